@@ -1,0 +1,36 @@
+"""Shared fixtures: explicit keys, the spaces, and the data folder when present."""
+
+import os
+import pathlib
+
+import jax
+import pytest
+
+from nasjax import spaces
+
+DATA = os.environ.get("NASJAX_DATA")
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(0)
+
+
+@pytest.fixture
+def nb201_space():
+    return spaces.nb201()
+
+
+@pytest.fixture(scope="session")
+def data_folder() -> pathlib.Path:
+    """The real data folder; tests that need it are skipped without it."""
+    if not DATA or not pathlib.Path(DATA).is_dir():
+        pytest.skip("set NASJAX_DATA to the data folder to run this test")
+    return pathlib.Path(DATA)
+
+
+@pytest.fixture(scope="session")
+def nb201_table(data_folder):
+    from nasjax import data
+
+    return data.load_table("nb201", data_folder)
