@@ -1,0 +1,160 @@
+"""Which files feed which table, loading them, and checking the data folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import pathlib
+
+import numpy as np
+from collections.abc import Callable, Sequence
+
+from nasjax.data import nb201
+from nasjax.data._files import DataError, data_dir
+from nasjax.data.table import Table
+
+
+@dataclasses.dataclass(frozen=True)
+class DataFile:
+    """One file of the data folder and how to read it into a :class:`Table`."""
+
+    name: str
+    space: str
+    what: str
+    load: Callable[[pathlib.Path], Table]
+
+
+FILES: tuple[DataFile, ...] = (
+    DataFile(nb201.TEST_ACC_FILE, "nb201", "200-epoch test accuracy", nb201.load_test_accuracy),
+    DataFile(
+        nb201.VALID_ACC_FILE, "nb201", "200-epoch validation accuracy, train time",
+        nb201.load_valid_accuracy,
+    ),
+    DataFile(nb201.LOW_FIDELITY_FILE, "nb201", "12-epoch accuracies", nb201.load_low_fidelity),
+    DataFile(
+        nb201.HELP_FILE, "nb201", "HW-NAS-Bench eyeriss/fpga/pixel3/raspi4 + HELP latency",
+        nb201.load_help_latency,
+    ),
+    DataFile(
+        nb201.HWNASBENCH_FILE, "nb201", "HW-NAS-Bench edgegpu/edgetpu latency, energies",
+        nb201.load_hwnasbench_partial,
+    ),
+)
+
+# Columns nasjax computes itself, present with or without a data folder.
+COMPUTED: dict[str, Callable[[], Table]] = {"nb201": nb201.analytic_costs}
+
+# What a search on each dataset optimises and what it reports (as BRP-NAS and AG-Net).
+SEARCH_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "nb201": {
+        "cifar10": ("cifar10-valid/valid_acc", "cifar10/test_acc"),
+        "cifar100": ("cifar100/valid_acc", "cifar100/test_acc"),
+        "ImageNet16-120": ("ImageNet16-120/valid_acc", "ImageNet16-120/test_acc"),
+    },
+}
+
+
+def files_for(space: str) -> tuple[DataFile, ...]:
+    """The data files that feed ``space``'s table."""
+    return tuple(f for f in FILES if f.space == space)
+
+
+def _load_parts(space: str, folder: pathlib.Path, *, strict: bool):
+    """Tables of every present file of ``space`` and a status entry per file."""
+    parts = [COMPUTED[space]()] if space in COMPUTED else []
+    entries = []
+    for file in files_for(space):
+        entry = {"name": file.name, "what": file.what}
+        if not (folder / file.name).exists():
+            entry.update(status="missing", message=f"{file.name} not in {folder}")
+        else:
+            try:
+                part = file.load(folder)
+            except DataError as error:
+                if strict:
+                    raise
+                entry.update(status="error", message=str(error))
+            else:
+                parts.append(part)
+                entry.update(status="found", rows=part.num_rows)
+        entries.append(entry)
+    return parts, entries
+
+
+def load_table(
+    space: str = "nb201",
+    data: str | os.PathLike | None = None,
+    *,
+    require: Sequence[str] = (),
+) -> Table:
+    """The benchmark table of ``space`` from every file of the data folder. Host-side.
+
+    Args:
+        space: search-space name (``"nb201"``, ...).
+        data: the data folder; default ``$NASJAX_DATA``.
+        require: columns that must be present.
+
+    Raises:
+        DataError: no data folder, a corrupt or mismatched file, or a required column
+            whose file is missing (the message names the missing files).
+    """
+    known = {f.space for f in FILES} | set(COMPUTED)
+    if space not in known:
+        raise DataError(f"no benchmark data for space {space!r}; choose from {sorted(known)}")
+    folder = data_dir(data)
+    parts, entries = _load_parts(space, folder, strict=True)
+    missing = [e["name"] for e in entries if e["status"] == "missing"]
+    if not parts:
+        raise DataError(f"no {space} data in {str(folder)!r}: missing {missing}")
+    table = functools.reduce(Table.merge, parts)
+    absent = [c for c in require if c not in table.columns]
+    if absent:
+        raise DataError(
+            f"the {space} table lacks {absent}"
+            + (f" (missing files in {str(folder)!r}: {missing})" if missing else "")
+        )
+    return table
+
+
+def search_columns(space: str, dataset: str) -> tuple[str, str]:
+    """``(objective, report)`` columns for searching ``space`` on ``dataset``.
+
+    ``cifar10-valid`` is accepted for ``cifar10``: the search uses the cifar10-valid
+    validation accuracy and reports the cifar10 test accuracy, as the papers do.
+    """
+    choices = SEARCH_COLUMNS.get(space, {})
+    dataset = "cifar10" if dataset == "cifar10-valid" else dataset
+    if dataset not in choices:
+        raise ValueError(
+            f"unknown dataset {dataset!r} for {space}; choose from {sorted(choices)}"
+        )
+    return choices[dataset]
+
+
+
+def check(data: str | os.PathLike | None = None) -> dict:
+    """What the data folder holds, per space: files, rows, coverage. Host-side.
+
+    Returns a JSON-ready dict ``{"data_dir", "spaces": {space: {"files": [...],
+    "rows", "columns": {name: {"count", "min", "max"}}}}}``; a file's ``status`` is
+    ``found``, ``missing`` or ``error`` (with the message).
+    """
+    folder = data_dir(data)
+    report = {"data_dir": str(folder.resolve()), "spaces": {}}
+    for space in sorted({f.space for f in FILES} | set(COMPUTED)):
+        parts, entries = _load_parts(space, folder, strict=False)
+        summary = {"files": entries, "rows": 0, "columns": {}}
+        if parts:
+            table = functools.reduce(Table.merge, parts)
+            summary["rows"] = table.num_rows
+            for name in table.column_names:
+                values = np.asarray(table.values(name), dtype=np.float64)
+                known = values[~np.isnan(values)]
+                summary["columns"][name] = {
+                    "count": int(known.size),
+                    "min": float(known.min()) if known.size else None,
+                    "max": float(known.max()) if known.size else None,
+                }
+        report["spaces"][space] = summary
+    return report

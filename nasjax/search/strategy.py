@@ -1,0 +1,209 @@
+"""The ask/tell search loop over a benchmark table.
+
+A :class:`Strategy` is a tuple of pure functions over a state pytree (as in evosax):
+``init(key) -> state``, ``ask(key, state) -> (archs [B, S], state)`` and
+``tell(state, archs [B, S], fitness [B]) -> state``. Fitness is minimised; NaN marks an
+architecture that was not evaluated (see :func:`run`). Build a strategy once: it is a
+static argument, and a new one recompiles.
+
+:func:`run` drives a strategy against a :class:`~nasjax.data.Table` inside one jitted
+``lax.while_loop`` until it has made ``num_queries`` *unique* queries (a re-query of an
+architecture already seen is free, as the papers count); ``jax.vmap`` it over keys to
+run many seeds in one call.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from nasjax.data.table import Table, higher_is_better
+
+State = Any
+
+
+class Strategy(NamedTuple):
+    """A search strategy: pure ``init``/``ask``/``tell`` and a static batch size."""
+
+    init: Callable[[PRNGKeyArray], State]
+    ask: Callable[[PRNGKeyArray, State], tuple[Int[Array, "B S"], State]]
+    tell: Callable[[State, Int[Array, "B S"], Float[Array, "B"]], State]
+    batch_size: int
+    name: str
+
+
+class SearchResult(NamedTuple):
+    """The trace of one search, in query order (``Q = num_queries``).
+
+    Entries past ``num_queries`` (if the step limit stopped the run early) are NaN and
+    their archs ``-1``.
+    """
+
+    archs: Int[Array, "Q S"]  # the queried architectures
+    objective: Float[Array, "Q"]  # the searched column (e.g. validation accuracy)
+    report: Float[Array, "Q"]  # the reported column (e.g. test accuracy)
+    best_objective: Float[Array, "Q"]  # best objective so far ("best by validation")
+    best_objective_report: Float[Array, "Q"]  # report value of that best-by-objective
+    best_report: Float[Array, "Q"]  # best report so far (the oracle curve)
+    num_queries: Int[Array, ""]  # unique queries made
+    num_steps: Int[Array, ""]  # ask/tell rounds run
+    state: State  # the strategy's final state
+
+
+class _Carry(NamedTuple):
+    key: PRNGKeyArray
+    state: State
+    archs: Int[Array, "Q S"]
+    objective: Float[Array, "Q"]
+    report: Float[Array, "Q"]
+    seen_rows: Array  # Bool[A + 1]: rows already queried (last entry: a dump slot)
+    num_queries: Int[Array, ""]
+    num_steps: Int[Array, ""]
+
+
+def _new_in_batch(rows: Int[Array, "B"], seen_rows) -> Array:
+    """Which of a batch's table rows are queried for the first time."""
+    earlier_same = (rows[:, None] == rows[None, :]) & jnp.tril(
+        jnp.ones((rows.size, rows.size), bool), k=-1
+    )
+    return (rows >= 0) & ~seen_rows[rows] & ~jnp.any(earlier_same, axis=1)
+
+
+def _best_so_far(values, companion, maximise: bool):
+    """Running best of ``values`` (NaN never wins) and ``companion`` at that best."""
+    sign = 1.0 if maximise else -1.0
+    score = jnp.where(jnp.isnan(values), -jnp.inf, sign * values)
+
+    def step(best, item):
+        best_score, best_value, best_companion = best
+        new_score, value, other = item
+        better = new_score > best_score
+        best = (
+            jnp.where(better, new_score, best_score),
+            jnp.where(better, value, best_value),
+            jnp.where(better, other, best_companion),
+        )
+        return best, best[1:]
+
+    init = (jnp.float32(-jnp.inf), jnp.float32(jnp.nan), jnp.float32(jnp.nan))
+    _, (best, at_best) = jax.lax.scan(step, init, (score, values, companion))
+    return best, at_best
+
+
+@functools.partial(
+    jax.jit, static_argnames=("strategy", "num_queries", "objective", "report", "max_steps")
+)
+def run(
+    strategy: Strategy,
+    table: Table,
+    key: PRNGKeyArray,
+    num_queries: int,
+    *,
+    objective: str,
+    report: str | None = None,
+    max_steps: int | None = None,
+) -> SearchResult:
+    """Runs ``strategy`` until ``num_queries`` unique architectures were queried.
+
+    Jittable and vmappable over ``key`` (``jax.vmap(lambda k: run(...))(keys)`` runs
+    many seeds in one call). Each round: ``ask`` a batch, look the batch up in
+    ``table``, charge one query per architecture not queried before, ``tell`` the
+    fitness. Re-queries are free and told their value; new architectures beyond the
+    budget, and architectures missing from the table, are told NaN and not recorded.
+
+    Args:
+        strategy: the strategy (static).
+        table: the benchmark table (a pytree argument, not baked in).
+        key: PRNG key.
+        num_queries: ``Q``, the query budget (static).
+        objective: the column the strategy optimises (static); fitness is its value,
+            negated when higher is better.
+        report: the column reported alongside (static), default ``objective``.
+        max_steps: cap on ask/tell rounds (static); default ``10 * ceil(Q / B) + 100``.
+
+    Returns:
+        A :class:`SearchResult`.
+    """
+    if table.num_rows == 0:
+        raise ValueError("run needs a table with rows (architectures to look up)")
+    report = objective if report is None else report
+    maximise = higher_is_better(objective)
+    batch = strategy.batch_size
+    if max_steps is None:
+        max_steps = 10 * -(-num_queries // batch) + 100
+    num_slots = table.space.num_slots
+
+    def cond(carry: _Carry):
+        return (carry.num_queries < num_queries) & (carry.num_steps < max_steps)
+
+    def body(carry: _Carry) -> _Carry:
+        key, ask_key = jax.random.split(carry.key)
+        archs, state = strategy.ask(ask_key, carry.state)
+        rows = table.rows(archs)
+        values = table.query(archs, objective)
+        reported = table.query(archs, report)
+        new = _new_in_batch(rows, carry.seen_rows)
+        position = carry.num_queries + jnp.cumsum(new) - 1
+        charged = new & (position < num_queries)
+        known = (rows >= 0) & (~new | charged)
+        fitness = jnp.where(known, -values if maximise else values, jnp.nan)
+        state = strategy.tell(state, archs, fitness)
+        slot = jnp.where(charged, position, num_queries)  # out of range -> dropped
+        return _Carry(
+            key=key,
+            state=state,
+            archs=carry.archs.at[slot].set(archs, mode="drop"),
+            objective=carry.objective.at[slot].set(values, mode="drop"),
+            report=carry.report.at[slot].set(reported, mode="drop"),
+            seen_rows=carry.seen_rows.at[jnp.where(charged, rows, -1)].set(True),
+            num_queries=carry.num_queries + jnp.sum(charged),
+            num_steps=carry.num_steps + 1,
+        )
+
+    init_key, loop_key = jax.random.split(key)
+    empty = jnp.full((num_queries,), jnp.nan, jnp.float32)
+    carry = jax.lax.while_loop(
+        cond,
+        body,
+        _Carry(
+            key=loop_key,
+            state=strategy.init(init_key),
+            archs=jnp.full((num_queries, num_slots), -1, jnp.int32),
+            objective=empty,
+            report=empty,
+            seen_rows=jnp.zeros(table.num_rows + 1, bool),
+            num_queries=jnp.int32(0),
+            num_steps=jnp.int32(0),
+        ),
+    )
+    best_objective, best_objective_report = _best_so_far(
+        carry.objective, carry.report, maximise
+    )
+    best_report, _ = _best_so_far(carry.report, carry.report, higher_is_better(report))
+    return SearchResult(
+        archs=carry.archs,
+        objective=carry.objective,
+        report=carry.report,
+        best_objective=best_objective,
+        best_objective_report=best_objective_report,
+        best_report=best_report,
+        num_queries=carry.num_queries,
+        num_steps=carry.num_steps,
+        state=carry.state,
+    )
+
+
+def run_seeds(
+    strategy: Strategy,
+    table: Table,
+    keys: PRNGKeyArray,
+    num_queries: int,
+    **kwargs,
+) -> SearchResult:
+    """:func:`run` vmapped over ``keys`` ``[R]``: every field gains a leading ``R``."""
+    return jax.vmap(lambda k: run(strategy, table, k, num_queries, **kwargs))(keys)

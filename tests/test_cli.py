@@ -1,0 +1,67 @@
+"""The ``nasjax`` command: exit codes, one-line errors, outputs."""
+
+import json
+
+import pytest
+
+from nasjax import cli
+
+
+def run_cli(argv, capsys):
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["search", "--strategy", "bayes"], "choose from 'random', 'rea'"),
+        (["search", "--dataset", "mnist"], "invalid choice"),
+        (["search", "--queries", "0"], "positive"),
+        (["search", "--queries", "ten"], "invalid int value"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(argv, expected, capsys):
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2
+    assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_data_exits_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("NASJAX_DATA", raising=False)
+    code, _, err = run_cli(["data", "check"], capsys)
+    assert code == 2 and "NASJAX_DATA" in err.splitlines()[-1]
+    code, _, err = run_cli(["search", "--data", str(tmp_path), "--json"], capsys)
+    assert code == 2 and "nb201_valid_acc_200ep_natstss_perseed.parquet" in err
+
+
+def test_data_check_json(capsys, data_folder):
+    code, out, _ = run_cli(["data", "check", "--json", "--data", str(data_folder)], capsys)
+    assert code == 0
+    nb201 = json.loads(out)["spaces"]["nb201"]
+    assert nb201["rows"] == 15625
+    maxima = [nb201["columns"][f"{d}/test_acc"]["max"]
+              for d in ("cifar10", "cifar100", "ImageNet16-120")]
+    assert [round(m, 2) for m in maxima] == [94.37, 73.51, 47.31]
+    assert all(f["status"] == "found" for f in nb201["files"])
+
+
+def test_search_writes_results_and_plot(capsys, data_folder, tmp_path):
+    argv = ["search", "--dataset", "cifar100", "--strategy", "rea", "--queries", "20",
+            "--seeds", "3", "--out", str(tmp_path), "--data", str(data_folder), "--json"]
+    code, out, _ = run_cli(argv, capsys)
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["config"]["seeds"] == 3
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert len(results["curves"]["test_of_best_valid"]) == 3
+    assert len(results["curves"]["best_test"][0]) == 20
+    assert results["num_queries"] == [20, 20, 20]
+    best = summary["final"]["best_test"]["mean"]
+    assert 60 < summary["final"]["test_of_best_valid"]["mean"] <= best <= 73.52
+    assert (tmp_path / "curves.png").stat().st_size > 1000

@@ -1,0 +1,127 @@
+"""The ask/tell loop: every strategy on a synthetic table, eager/jit/vmap/scan."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nasjax import search
+from nasjax.data import Table
+from nasjax.search.strategy import Strategy
+
+TRANSFORMS = [pytest.param(lambda f: f, id="eager"), pytest.param(jax.jit, id="jit")]
+SMALL = {"random": {"batch_size": 4}, "rea": {"population_size": 8, "tournament_size": 3,
+                                              "batch_size": 2}}
+
+
+@pytest.fixture(scope="module")
+def toy_table():
+    from nasjax.spaces import nb201
+
+    space = nb201()
+    rng = np.random.default_rng(0)
+    archs = np.asarray(space.from_index(np.arange(15625)))
+    valid = rng.uniform(0, 100, 15625)
+    return Table.from_rows(
+        space, archs, {"toy/valid_acc": valid, "toy/test_acc": valid + rng.normal(0, 1, 15625),
+                       "toy/latency": rng.uniform(1, 10, 15625)}
+    )
+
+
+@pytest.fixture(params=sorted(search.ALL))
+def strategy(request, nb201_space):
+    return search.get(request.param)(nb201_space, **SMALL[request.param])
+
+
+def run(strategy, table, key, num_queries=20, **kwargs):
+    return search.run(strategy, table, key, num_queries,
+                      objective=kwargs.pop("objective", "toy/valid_acc"),
+                      report="toy/test_acc", **kwargs)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_ask_tell_keeps_state_shapes(transform, strategy, key, nb201_space):
+    state = strategy.init(key)
+    archs, state = transform(strategy.ask)(key, state)
+    chex.assert_shape(archs, (strategy.batch_size, nb201_space.num_slots))
+    assert bool(jnp.all(nb201_space.is_valid(archs)))
+    fitness = jnp.full(strategy.batch_size, jnp.nan).at[0].set(1.0)  # NaN = not evaluated
+    new_state = transform(strategy.tell)(state, archs, fitness)
+    chex.assert_trees_all_equal_shapes_and_dtypes(new_state, state)
+    assert all(bool(jnp.all(~jnp.isnan(x))) for x in jax.tree.leaves(new_state)
+               if jnp.issubdtype(x.dtype, jnp.floating))
+
+
+def test_ask_tell_under_scan(strategy, key, toy_table):
+    def step(state, key):
+        archs, state = strategy.ask(key, state)
+        fitness = -toy_table.query(archs, "toy/valid_acc")
+        return strategy.tell(state, archs, fitness), fitness.min()
+
+    state, best = jax.jit(lambda k: jax.lax.scan(step, strategy.init(k), jax.random.split(k, 10)))(key)
+    chex.assert_shape(best, (10,))
+    assert bool(jnp.all(jnp.isfinite(best)))
+
+
+def test_run_makes_exactly_the_budget_of_unique_queries(strategy, key, toy_table):
+    result = run(strategy, toy_table, key, num_queries=30)
+    assert int(result.num_queries) == 30
+    archs = np.asarray(result.archs)
+    assert len(np.unique(archs, axis=0)) == 30 and np.all(archs >= 0)
+    np.testing.assert_array_equal(result.objective, toy_table.query(archs, "toy/valid_acc"))
+    np.testing.assert_array_equal(result.report, toy_table.query(archs, "toy/test_acc"))
+
+
+def test_curves_are_running_bests(strategy, key, toy_table):
+    result = run(strategy, toy_table, key, num_queries=25)
+    objective, report = np.asarray(result.objective), np.asarray(result.report)
+    np.testing.assert_array_equal(result.best_objective, np.maximum.accumulate(objective))
+    np.testing.assert_array_equal(result.best_report, np.maximum.accumulate(report))
+    at_best = [report[np.argmax(objective[: q + 1])] for q in range(25)]
+    np.testing.assert_array_equal(result.best_objective_report, at_best)
+
+
+def test_minimised_objective_takes_running_minimum(strategy, key, toy_table):
+    result = run(strategy, toy_table, key, num_queries=15, objective="toy/latency")
+    np.testing.assert_array_equal(
+        result.best_objective, np.minimum.accumulate(np.asarray(result.objective)))
+
+
+def test_vmap_equals_each_key_alone_and_is_deterministic(strategy, key, toy_table):
+    keys = jax.random.split(key, 3)
+    batched = search.run_seeds(strategy, toy_table, keys, 20, objective="toy/valid_acc",
+                               report="toy/test_acc")
+    for i in range(3):
+        alone = run(strategy, toy_table, keys[i])
+        again = run(strategy, toy_table, keys[i])
+        chex.assert_trees_all_equal(alone, again)
+        chex.assert_trees_all_close(
+            jax.tree.map(lambda x: x[i], batched), alone)
+    assert not np.array_equal(batched.archs[0], batched.archs[1])
+
+
+def test_rea_beats_random_on_average(nb201_space, toy_table):
+    keys = jax.random.split(jax.random.key(1), 32)
+    means = {}
+    for name in ("random", "rea"):
+        strategy = search.get(name)(nb201_space)
+        result = search.run_seeds(strategy, toy_table, keys, 150, objective="toy/valid_acc")
+        means[name] = float(result.best_objective[:, -1].mean())
+    assert means["rea"] > means["random"]
+
+
+def test_requeries_are_free_and_the_step_cap_stops_the_loop(nb201_space, key, toy_table):
+    same = Strategy(init=lambda k: jnp.int32(0),
+                    ask=lambda k, s: (jnp.zeros((2, 6), jnp.int32), s),
+                    tell=lambda s, a, f: s + 1, batch_size=2, name="same")
+    result = search.run(same, toy_table, key, 5, objective="toy/valid_acc", max_steps=7)
+    assert int(result.num_queries) == 1 and int(result.num_steps) == 7
+    assert np.all(np.isnan(np.asarray(result.objective)[1:]))
+
+
+def test_strategy_options_are_checked(nb201_space):
+    with pytest.raises(ValueError, match="tournament_size"):
+        search.regularized_evolution(nb201_space, population_size=4, tournament_size=5)
+    with pytest.raises(ValueError, match="choose from"):
+        search.get("bayesian")
