@@ -50,7 +50,9 @@ def progress(message: str, *, enabled: bool = True):
             for char in frame:
                 if done.wait(0.2):
                     return
-                sys.stderr.write(f"\r{char} {message} {time.perf_counter() - start:5.1f}s")
+                sys.stderr.write(
+                    f"\r{char} {message} {time.perf_counter() - start:5.1f}s"
+                )
                 sys.stderr.flush()
 
     if interactive:
@@ -93,7 +95,9 @@ def _data_check(args) -> int:
     for space, summary in report["spaces"].items():
         print(f"\n{space}: {summary['rows']} rows")
         for file in summary["files"]:
-            detail = f"{file['rows']} rows" if file["status"] == "found" else file["message"]
+            detail = (
+                f"{file['rows']} rows" if file["status"] == "found" else file["message"]
+            )
             print(f"  [{file['status']:>7}] {file['name']}: {detail}")
         for name, column in summary["columns"].items():
             if column["count"]:
@@ -104,7 +108,10 @@ def _data_check(args) -> int:
             else:
                 print(f"  {name:<36}      0 rows")
     missing = [
-        f["name"] for s in report["spaces"].values() for f in s["files"] if f["status"] != "found"
+        f["name"]
+        for s in report["spaces"].values()
+        for f in s["files"]
+        if f["status"] != "found"
     ]
     if missing:
         print(
@@ -147,13 +154,21 @@ def _search(args) -> int:
         "test_of_best_valid": _summary(result.best_objective_report[:, -1]),
         "best_test": _summary(result.best_report[:, -1]),
     }
-    best_rows = np.nanargmax(np.where(np.isnan(result.objective), -np.inf, result.objective), 1)
+    best_rows = np.nanargmax(
+        np.where(np.isnan(result.objective), -np.inf, result.objective), 1
+    )
     best_archs = result.archs[np.arange(args.seeds), best_rows]
     output = {
         "config": {
-            "space": args.space, "dataset": args.dataset, "strategy": args.strategy,
-            "queries": args.queries, "seeds": args.seeds, "seed": args.seed,
-            "batch_size": strategy.batch_size, "objective": objective, "report": report,
+            "space": args.space,
+            "dataset": args.dataset,
+            "strategy": args.strategy,
+            "queries": args.queries,
+            "seeds": args.seeds,
+            "seed": args.seed,
+            "batch_size": strategy.batch_size,
+            "objective": objective,
+            "report": report,
         },
         "labels": {
             "best_valid": f"best {objective} so far (best by validation)",
@@ -218,10 +233,12 @@ def _plot_curves(output: dict, path: pathlib.Path) -> None:
 
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from nasjax import data, search, spaces
+    from nasjax import data, search
 
     parser = _Parser(prog="nasjax", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     data_parser = commands.add_parser("data", help="inspect the data folder")
     data_commands = data_parser.add_subparsers(dest="data_command", required=True)
@@ -232,11 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=_data_check)
 
-    datasets = sorted({d for s in data.SEARCH_COLUMNS.values() for d in s} | {"cifar10-valid"})
+    datasets = sorted(
+        {d for s in data.SEARCH_COLUMNS.values() for d in s} | {"cifar10-valid"}
+    )
     run = commands.add_parser(
         "search", help="run a search strategy for many seeds in one jitted call"
     )
-    run.add_argument("--space", default="nb201", choices=sorted(spaces.SPACES))
+    run.add_argument("--space", default="nb201", choices=sorted(data.SEARCH_COLUMNS))
     run.add_argument("--dataset", default="cifar10", choices=datasets)
     run.add_argument("--strategy", default="rea", choices=sorted(search.ALL))
     run.add_argument("--queries", type=int, default=100, help="unique queries per seed")

@@ -41,19 +41,39 @@ def test_missing_data_exits_2(capsys, tmp_path, monkeypatch):
 
 
 def test_data_check_json(capsys, data_folder):
-    code, out, _ = run_cli(["data", "check", "--json", "--data", str(data_folder)], capsys)
+    code, out, _ = run_cli(
+        ["data", "check", "--json", "--data", str(data_folder)], capsys
+    )
     assert code == 0
     nb201 = json.loads(out)["spaces"]["nb201"]
     assert nb201["rows"] == 15625
-    maxima = [nb201["columns"][f"{d}/test_acc"]["max"]
-              for d in ("cifar10", "cifar100", "ImageNet16-120")]
+    maxima = [
+        nb201["columns"][f"{d}/test_acc"]["max"]
+        for d in ("cifar10", "cifar100", "ImageNet16-120")
+    ]
     assert [round(m, 2) for m in maxima] == [94.37, 73.51, 47.31]
-    assert all(f["status"] == "found" for f in nb201["files"])
+    status = {f["name"]: f["status"] for f in nb201["files"]}
+    assert status["nb201_test_acc_200ep_natstss.parquet"] == "found"
+    assert status["HW-NAS-Bench-v1_0.pickle"] == "missing"  # an optional download
 
 
 def test_search_writes_results_and_plot(capsys, data_folder, tmp_path):
-    argv = ["search", "--dataset", "cifar100", "--strategy", "rea", "--queries", "20",
-            "--seeds", "3", "--out", str(tmp_path), "--data", str(data_folder), "--json"]
+    argv = [
+        "search",
+        "--dataset",
+        "cifar100",
+        "--strategy",
+        "rea",
+        "--queries",
+        "20",
+        "--seeds",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--data",
+        str(data_folder),
+        "--json",
+    ]
     code, out, _ = run_cli(argv, capsys)
     assert code == 0
     summary = json.loads(out)

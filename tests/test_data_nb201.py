@@ -17,21 +17,40 @@ def column_max(table, name):
 
 def test_rows_and_known_optima(nb201_table):
     assert nb201_table.num_rows == 15625
-    for name, best in [("cifar10/test_acc", 94.3733), ("cifar100/test_acc", 73.5133),
-                       ("ImageNet16-120/test_acc", 47.3111),
-                       ("cifar10-valid/valid_acc", 91.6067), ("cifar100/valid_acc", 73.4933),
-                       ("ImageNet16-120/valid_acc", 46.7333)]:
+    for name, best in [
+        ("cifar10/test_acc", 94.3733),
+        ("cifar100/test_acc", 73.5133),
+        ("ImageNet16-120/test_acc", 47.3111),
+        ("cifar10-valid/valid_acc", 91.6067),
+        ("cifar100/valid_acc", 73.4933),
+        ("ImageNet16-120/valid_acc", 46.7333),
+    ]:
         assert column_max(nb201_table, name) == pytest.approx(best, abs=1e-3), name
 
 
 def test_hwnasbench_reference_values(nb201_table, nb201_space, data_folder):
-    reference = json.loads((data_folder / "hwnasbench_reference_values_idx0-2.json").read_text())
+    reference = json.loads(
+        (data_folder / "hwnasbench_reference_values_idx0-2.json").read_text()
+    )
     archs = nb201_space.from_benchmark_index(jnp.arange(3))
-    for metric in ("eyeriss_latency", "fpga_latency", "pixel3_latency", "raspi4_latency",
-                   "edgegpu_latency", "edgetpu_latency", "fpga_energy", "eyeriss_energy"):
-        expected = [reference["nasbench201"]["cifar10"][str(i)][metric] for i in range(3)]
+    for metric in (
+        "eyeriss_latency",
+        "fpga_latency",
+        "pixel3_latency",
+        "raspi4_latency",
+        "edgegpu_latency",
+        "edgetpu_latency",
+        "fpga_energy",
+        "eyeriss_energy",
+    ):
+        expected = [
+            reference["nasbench201"]["cifar10"][str(i)][metric] for i in range(3)
+        ]
         got = np.asarray(nb201_table.query(archs, f"cifar10/{metric}"))
-        if metric.startswith(("edgegpu", "edgetpu")) or metric in ("fpga_energy", "eyeriss_energy"):
+        if metric.startswith(("edgegpu", "edgetpu")) or metric in (
+            "fpga_energy",
+            "eyeriss_energy",
+        ):
             assert np.isnan(got[0])  # arch 0 is not in the partial HW-NAS-Bench export
             got, expected = got[1:], expected[1:]
         np.testing.assert_allclose(got, expected, rtol=1e-6, err_msg=metric)
@@ -48,14 +67,20 @@ def test_disconnected_cells_sit_at_chance(nb201_table, nb201_space):
     archs = nb201_table.archs
     disconnected = ~nb201_space.is_connected(archs)
     assert int(disconnected.sum()) == 341
-    np.testing.assert_allclose(nb201_table.values("cifar10/test_acc")[disconnected], 10.0, atol=1e-4)
+    np.testing.assert_allclose(
+        nb201_table.values("cifar10/test_acc")[disconnected], 10.0, atol=1e-4
+    )
 
 
 def test_computed_params_equal_benchmark_params_where_formula_holds(nb201_table):
     for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
         ours = np.asarray(nb201_table.values(f"{dataset}/params"), np.float64)
-        theirs = np.asarray(nb201_table.values(f"{dataset}/benchmark_params"), np.float64)
-        assert np.sum(np.abs(ours - theirs) < 2e-6) == 15475  # PROVENANCE.md: 15,475 archs
+        theirs = np.asarray(
+            nb201_table.values(f"{dataset}/benchmark_params"), np.float64
+        )
+        assert (
+            np.sum(np.abs(ours - theirs) < 2e-6) == 15475
+        )  # PROVENANCE.md: 15,475 archs
         flops = np.asarray(nb201_table.values(f"{dataset}/flops"))
         assert np.all(flops > 0) and np.corrcoef(flops, ours)[0, 1] > 0.9
 
@@ -75,7 +100,9 @@ def test_missing_required_column_names_the_missing_file(tmp_path):
 
 def test_corrupt_file_names_the_file(tmp_path):
     (tmp_path / nb201_data.TEST_ACC_FILE).write_bytes(b"not parquet at all")
-    with pytest.raises(data.DataError, match=f"cannot read .*{nb201_data.TEST_ACC_FILE}"):
+    with pytest.raises(
+        data.DataError, match=f"cannot read .*{nb201_data.TEST_ACC_FILE}"
+    ):
         data.load_table("nb201", tmp_path)
 
 
@@ -96,6 +123,8 @@ def test_wrong_row_count_is_refused(tmp_path, data_folder):
 
 def test_search_columns():
     assert data.search_columns("nb201", "cifar10-valid") == (
-        "cifar10-valid/valid_acc", "cifar10/test_acc")
+        "cifar10-valid/valid_acc",
+        "cifar10/test_acc",
+    )
     with pytest.raises(ValueError, match="choose from"):
         data.search_columns("nb201", "mnist")

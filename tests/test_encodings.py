@@ -4,16 +4,21 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from nasjax import encodings
 from nasjax.encodings import nb201 as nb201_encoding
 
 
 def live_cell_edges(graph):
-    mask = np.asarray(graph.edges["mask"]) & (np.asarray(graph.edges["kind"]) == encodings.CELL)
-    return sorted(zip(np.asarray(graph.senders)[mask].tolist(),
-                      np.asarray(graph.receivers)[mask].tolist()))
+    mask = np.asarray(graph.edges["mask"]) & (
+        np.asarray(graph.edges["kind"]) == encodings.CELL
+    )
+    return sorted(
+        zip(
+            np.asarray(graph.senders)[mask].tolist(),
+            np.asarray(graph.receivers)[mask].tolist(),
+        )
+    )
 
 
 def test_brp_pruning_rewires_skips_and_drops_none(nb201_space):
@@ -23,11 +28,16 @@ def test_brp_pruning_rewires_skips_and_drops_none(nb201_space):
     graph = nb201_encoding.op_on_node(jnp.asarray(arch))
     # node 2 (skip 0->2) and node 6 (skip 2->3) chain into a direct input->output edge.
     assert live_cell_edges(graph) == [(0, 1), (0, 4), (0, 7), (1, 5), (4, 7), (5, 7)]
-    np.testing.assert_array_equal(
-        graph.nodes["mask"], [1, 1, 0, 0, 1, 1, 0, 1, 1]
-    )
+    np.testing.assert_array_equal(graph.nodes["mask"], [1, 1, 0, 0, 1, 1, 0, 1, 1])
     names = nb201_encoding.node_feature_names()
-    assert names == ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "input", "output", "global")
+    assert names == (
+        "nor_conv_1x1",
+        "nor_conv_3x3",
+        "avg_pool_3x3",
+        "input",
+        "output",
+        "global",
+    )
     features = np.asarray(graph.nodes["features"])
     assert features[1, names.index("nor_conv_3x3")] == 1
     assert features[5, names.index("nor_conv_1x1")] == 1
@@ -72,7 +82,7 @@ def test_batch_in_jit_equals_single_graphs(nb201_space, key):
     for i in range(5):
         single = nb201_encoding.op_on_node(archs[i])
         np.testing.assert_array_equal(
-            batched.nodes["features"][i * 9:(i + 1) * 9], single.nodes["features"]
+            batched.nodes["features"][i * 9 : (i + 1) * 9], single.nodes["features"]
         )
         edges = slice(i * single.senders.size, (i + 1) * single.senders.size)
         np.testing.assert_array_equal(batched.senders[edges], single.senders + i * 9)
@@ -96,20 +106,29 @@ def test_editing_padded_entries_never_changes_outputs(nb201_space, key):
         for (k1, k2), d in zip(jax.random.split(keys[1], (2, 2)), dims)
     ]
     node_mask, edge_mask = graph.nodes["mask"], graph.edges["mask"]
-    assert not bool(jnp.all(node_mask)) and not bool(jnp.all(edge_mask))  # padding exists
+    assert not bool(jnp.all(node_mask)) and not bool(
+        jnp.all(edge_mask)
+    )  # padding exists
     num_nodes = node_mask.size
     garbage = graph._replace(
         nodes={
             **graph.nodes,
             "features": jnp.where(
-                node_mask[:, None], graph.nodes["features"],
+                node_mask[:, None],
+                graph.nodes["features"],
                 jax.random.normal(keys[2], graph.nodes["features"].shape) * 100,
             ),
         },
-        senders=jnp.where(edge_mask, graph.senders,
-                          jax.random.randint(keys[3], edge_mask.shape, 0, num_nodes)),
-        receivers=jnp.where(edge_mask, graph.receivers,
-                            jax.random.randint(keys[4], edge_mask.shape, 0, num_nodes)),
+        senders=jnp.where(
+            edge_mask,
+            graph.senders,
+            jax.random.randint(keys[3], edge_mask.shape, 0, num_nodes),
+        ),
+        receivers=jnp.where(
+            edge_mask,
+            graph.receivers,
+            jax.random.randint(keys[4], edge_mask.shape, 0, num_nodes),
+        ),
     )
     nodes, pooled = jax.jit(tiny_gcn)(params, graph)
     nodes_edited, pooled_edited = jax.jit(tiny_gcn)(params, garbage)

@@ -33,8 +33,12 @@ def test_string_format_is_the_benchmarks(nb201_space):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "|nor_conv_3x3~0|", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-     "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|"],
+    [
+        "",
+        "|nor_conv_3x3~0|",
+        "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+    ],
 )
 def test_malformed_string_raises(nb201_space, text):
     with pytest.raises(ValueError, match="not a NAS-Bench-201 arch string"):
@@ -51,7 +55,9 @@ def test_benchmark_index_both_ways(nb201_space, all_archs):
 def test_benchmark_index_matches_data_order(nb201_space, data_folder):
     frame = pd.read_parquet(data_folder / "nb201_test_acc_200ep_natstss.parquet")
     archs = nb201_space.from_strings(frame["arch_str"])
-    np.testing.assert_array_equal(nb201_space.to_benchmark_index(archs), frame["arch_idx"])
+    np.testing.assert_array_equal(
+        nb201_space.to_benchmark_index(archs), frame["arch_idx"]
+    )
 
 
 def test_canonical_gives_6466_classes(nb201_space, all_archs):
@@ -66,12 +72,16 @@ def test_canonical_matches_nats_unique_str(nb201_space, data_folder):
     keys = np.asarray(nb201_space.index(nb201_space.canonical(archs)))
     # Same partition: each unique_str maps to one canonical key and vice versa.
     pairs = set(zip(frame["unique_str"], keys.tolist()))
-    assert len(pairs) == frame["unique_str"].nunique() == len(set(keys.tolist())) == 6466
+    assert (
+        len(pairs) == frame["unique_str"].nunique() == len(set(keys.tolist())) == 6466
+    )
 
 
 def test_a_whole_isomorphism_class_shares_one_canonical_form(nb201_space, all_archs):
     # NATS-Bench lists 275 cells whose output is a single conv3x3 of the input.
-    members = np.array([a for a in all_archs if unique_string(a) == "#+#+(0)@nor_conv_3x3"])
+    members = np.array(
+        [a for a in all_archs if unique_string(a) == "#+#+(0)@nor_conv_3x3"]
+    )
     assert len(members) == 275
     canonical = np.asarray(nb201_space.canonical(members))
     assert len(np.unique(canonical, axis=0)) == 1
@@ -91,7 +101,9 @@ def test_sample_mutate_crossover_are_valid(transform, nb201_space, key):
     archs = transform(lambda k: nb201_space.sample(k, 64))(keys[0])
     chex.assert_shape(archs, (64, 6))
     assert bool(jnp.all(nb201_space.is_valid(archs)))
-    children = transform(jax.vmap(nb201_space.mutate))(jax.random.split(keys[1], 64), archs)
+    children = transform(jax.vmap(nb201_space.mutate))(
+        jax.random.split(keys[1], 64), archs
+    )
     assert bool(jnp.all(jnp.sum(children != archs, axis=1) == 1))
     mixed = transform(jax.vmap(nb201_space.crossover))(
         jax.random.split(keys[2], 64), archs, children
@@ -101,7 +113,9 @@ def test_sample_mutate_crossover_are_valid(transform, nb201_space, key):
 
 
 def test_same_key_same_sample(nb201_space, key):
-    np.testing.assert_array_equal(nb201_space.sample(key, 8), nb201_space.sample(key, 8))
+    np.testing.assert_array_equal(
+        nb201_space.sample(key, 8), nb201_space.sample(key, 8)
+    )
     other = nb201_space.sample(jax.random.key(1), 8)
     assert not np.array_equal(nb201_space.sample(key, 8), other)
 

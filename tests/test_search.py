@@ -11,8 +11,10 @@ from nasjax.data import Table
 from nasjax.search.strategy import Strategy
 
 TRANSFORMS = [pytest.param(lambda f: f, id="eager"), pytest.param(jax.jit, id="jit")]
-SMALL = {"random": {"batch_size": 4}, "rea": {"population_size": 8, "tournament_size": 3,
-                                              "batch_size": 2}}
+SMALL = {
+    "random": {"batch_size": 4},
+    "rea": {"population_size": 8, "tournament_size": 3, "batch_size": 2},
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +26,13 @@ def toy_table():
     archs = np.asarray(space.from_index(np.arange(15625)))
     valid = rng.uniform(0, 100, 15625)
     return Table.from_rows(
-        space, archs, {"toy/valid_acc": valid, "toy/test_acc": valid + rng.normal(0, 1, 15625),
-                       "toy/latency": rng.uniform(1, 10, 15625)}
+        space,
+        archs,
+        {
+            "toy/valid_acc": valid,
+            "toy/test_acc": valid + rng.normal(0, 1, 15625),
+            "toy/latency": rng.uniform(1, 10, 15625),
+        },
     )
 
 
@@ -35,9 +42,15 @@ def strategy(request, nb201_space):
 
 
 def run(strategy, table, key, num_queries=20, **kwargs):
-    return search.run(strategy, table, key, num_queries,
-                      objective=kwargs.pop("objective", "toy/valid_acc"),
-                      report="toy/test_acc", **kwargs)
+    return search.run(
+        strategy,
+        table,
+        key,
+        num_queries,
+        objective=kwargs.pop("objective", "toy/valid_acc"),
+        report="toy/test_acc",
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -46,11 +59,16 @@ def test_ask_tell_keeps_state_shapes(transform, strategy, key, nb201_space):
     archs, state = transform(strategy.ask)(key, state)
     chex.assert_shape(archs, (strategy.batch_size, nb201_space.num_slots))
     assert bool(jnp.all(nb201_space.is_valid(archs)))
-    fitness = jnp.full(strategy.batch_size, jnp.nan).at[0].set(1.0)  # NaN = not evaluated
+    fitness = (
+        jnp.full(strategy.batch_size, jnp.nan).at[0].set(1.0)
+    )  # NaN = not evaluated
     new_state = transform(strategy.tell)(state, archs, fitness)
     chex.assert_trees_all_equal_shapes_and_dtypes(new_state, state)
-    assert all(bool(jnp.all(~jnp.isnan(x))) for x in jax.tree.leaves(new_state)
-               if jnp.issubdtype(x.dtype, jnp.floating))
+    assert all(
+        bool(jnp.all(~jnp.isnan(x)))
+        for x in jax.tree.leaves(new_state)
+        if jnp.issubdtype(x.dtype, jnp.floating)
+    )
 
 
 def test_ask_tell_under_scan(strategy, key, toy_table):
@@ -59,7 +77,9 @@ def test_ask_tell_under_scan(strategy, key, toy_table):
         fitness = -toy_table.query(archs, "toy/valid_acc")
         return strategy.tell(state, archs, fitness), fitness.min()
 
-    state, best = jax.jit(lambda k: jax.lax.scan(step, strategy.init(k), jax.random.split(k, 10)))(key)
+    state, best = jax.jit(
+        lambda k: jax.lax.scan(step, strategy.init(k), jax.random.split(k, 10))
+    )(key)
     chex.assert_shape(best, (10,))
     assert bool(jnp.all(jnp.isfinite(best)))
 
@@ -69,14 +89,18 @@ def test_run_makes_exactly_the_budget_of_unique_queries(strategy, key, toy_table
     assert int(result.num_queries) == 30
     archs = np.asarray(result.archs)
     assert len(np.unique(archs, axis=0)) == 30 and np.all(archs >= 0)
-    np.testing.assert_array_equal(result.objective, toy_table.query(archs, "toy/valid_acc"))
+    np.testing.assert_array_equal(
+        result.objective, toy_table.query(archs, "toy/valid_acc")
+    )
     np.testing.assert_array_equal(result.report, toy_table.query(archs, "toy/test_acc"))
 
 
 def test_curves_are_running_bests(strategy, key, toy_table):
     result = run(strategy, toy_table, key, num_queries=25)
     objective, report = np.asarray(result.objective), np.asarray(result.report)
-    np.testing.assert_array_equal(result.best_objective, np.maximum.accumulate(objective))
+    np.testing.assert_array_equal(
+        result.best_objective, np.maximum.accumulate(objective)
+    )
     np.testing.assert_array_equal(result.best_report, np.maximum.accumulate(report))
     at_best = [report[np.argmax(objective[: q + 1])] for q in range(25)]
     np.testing.assert_array_equal(result.best_objective_report, at_best)
@@ -85,19 +109,20 @@ def test_curves_are_running_bests(strategy, key, toy_table):
 def test_minimised_objective_takes_running_minimum(strategy, key, toy_table):
     result = run(strategy, toy_table, key, num_queries=15, objective="toy/latency")
     np.testing.assert_array_equal(
-        result.best_objective, np.minimum.accumulate(np.asarray(result.objective)))
+        result.best_objective, np.minimum.accumulate(np.asarray(result.objective))
+    )
 
 
 def test_vmap_equals_each_key_alone_and_is_deterministic(strategy, key, toy_table):
     keys = jax.random.split(key, 3)
-    batched = search.run_seeds(strategy, toy_table, keys, 20, objective="toy/valid_acc",
-                               report="toy/test_acc")
+    batched = search.run_seeds(
+        strategy, toy_table, keys, 20, objective="toy/valid_acc", report="toy/test_acc"
+    )
     for i in range(3):
         alone = run(strategy, toy_table, keys[i])
         again = run(strategy, toy_table, keys[i])
         chex.assert_trees_all_equal(alone, again)
-        chex.assert_trees_all_close(
-            jax.tree.map(lambda x: x[i], batched), alone)
+        chex.assert_trees_all_close(jax.tree.map(lambda x, i=i: x[i], batched), alone)
     assert not np.array_equal(batched.archs[0], batched.archs[1])
 
 
@@ -106,15 +131,23 @@ def test_rea_beats_random_on_average(nb201_space, toy_table):
     means = {}
     for name in ("random", "rea"):
         strategy = search.get(name)(nb201_space)
-        result = search.run_seeds(strategy, toy_table, keys, 150, objective="toy/valid_acc")
+        result = search.run_seeds(
+            strategy, toy_table, keys, 150, objective="toy/valid_acc"
+        )
         means[name] = float(result.best_objective[:, -1].mean())
     assert means["rea"] > means["random"]
 
 
-def test_requeries_are_free_and_the_step_cap_stops_the_loop(nb201_space, key, toy_table):
-    same = Strategy(init=lambda k: jnp.int32(0),
-                    ask=lambda k, s: (jnp.zeros((2, 6), jnp.int32), s),
-                    tell=lambda s, a, f: s + 1, batch_size=2, name="same")
+def test_requeries_are_free_and_the_step_cap_stops_the_loop(
+    nb201_space, key, toy_table
+):
+    same = Strategy(
+        init=lambda k: jnp.int32(0),
+        ask=lambda k, s: (jnp.zeros((2, 6), jnp.int32), s),
+        tell=lambda s, a, f: s + 1,
+        batch_size=2,
+        name="same",
+    )
     result = search.run(same, toy_table, key, 5, objective="toy/valid_acc", max_steps=7)
     assert int(result.num_queries) == 1 and int(result.num_steps) == 7
     assert np.all(np.isnan(np.asarray(result.objective)[1:]))

@@ -16,7 +16,12 @@ def half_table(nb201_space):
     rows = rng.permutation(15625)[:7000]
     values = rng.normal(size=7000)
     values[:10] = np.nan  # missing values inside the table
-    return Table.from_rows(nb201_space, archs[rows], {"toy/valid_acc": values}), archs, rows, values
+    return (
+        Table.from_rows(nb201_space, archs[rows], {"toy/valid_acc": values}),
+        archs,
+        rows,
+        values,
+    )
 
 
 def test_query_returns_each_rows_value_and_nan_elsewhere(half_table):
@@ -40,17 +45,24 @@ def test_query_vmaps_over_leading_axes(half_table):
     grid = archs[:24].reshape(2, 3, 4, 6)
     got = jax.vmap(lambda a: table.query(a, "toy/valid_acc"))(grid)
     chex.assert_shape(got, (2, 3, 4))
-    np.testing.assert_array_equal(got.reshape(-1), table.query(archs[:24], "toy/valid_acc"))
+    np.testing.assert_array_equal(
+        got.reshape(-1), table.query(archs[:24], "toy/valid_acc")
+    )
 
 
 def test_additive_column_sums_slots(nb201_space):
     per_slot = np.arange(30, dtype=np.float32).reshape(6, 5)
     table = Table.from_rows(
-        nb201_space, np.zeros((0, 6)), {}, additive={"toy/latency": AdditiveColumn(per_slot, 1.5)}
+        nb201_space,
+        np.zeros((0, 6)),
+        {},
+        additive={"toy/latency": AdditiveColumn(per_slot, 1.5)},
     )
     arch = jnp.array([0, 1, 2, 3, 4, 0])
     assert float(table.query(arch, "toy/latency")) == 1.5 + 0 + 6 + 12 + 18 + 24 + 25
     assert np.isnan(float(table.query(jnp.array([0, 0, 0, 0, 0, 9]), "toy/latency")))
+    batch = jnp.stack([arch, jnp.zeros(6, jnp.int32)]).reshape(2, 1, 6)
+    np.testing.assert_array_equal(table.query(batch, "toy/latency"), [[86.5], [76.5]])
 
 
 def test_bad_tables_and_columns_raise(nb201_space):
@@ -67,7 +79,9 @@ def test_bad_tables_and_columns_raise(nb201_space):
 
 def test_merge_unions_rows_and_fills_missing(nb201_space):
     first = Table.from_rows(nb201_space, [[0] * 6, [1] * 6], {"x": [1.0, np.nan]})
-    second = Table.from_rows(nb201_space, [[1] * 6, [2] * 6], {"x": [5.0, 6.0], "y": [7.0, 8.0]})
+    second = Table.from_rows(
+        nb201_space, [[1] * 6, [2] * 6], {"x": [5.0, 6.0], "y": [7.0, 8.0]}
+    )
     merged = first.merge(second)
     archs = jnp.array([[0] * 6, [1] * 6, [2] * 6])
     np.testing.assert_array_equal(merged.query(archs, "x"), [1.0, 5.0, 6.0])
@@ -75,6 +89,8 @@ def test_merge_unions_rows_and_fills_missing(nb201_space):
 
 
 def test_direction_of_columns():
-    assert higher_is_better("cifar100/valid_acc") and higher_is_better("cifar10/test_acc_12ep")
+    assert higher_is_better("cifar100/valid_acc") and higher_is_better(
+        "cifar10/test_acc_12ep"
+    )
     assert not higher_is_better("cifar10/edgegpu_latency")
     assert not higher_is_better("cifar10/params")

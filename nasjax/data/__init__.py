@@ -17,7 +17,18 @@ from nasjax.data.registry import (
 from nasjax.data.table import AdditiveColumn, Table, higher_is_better
 
 __all__ = [
-    "AdditiveColumn", "COMPUTED", "DATA_ENV", "DataError", "DataFile", "FILES",
-    "SEARCH_COLUMNS", "Table", "check", "data_dir", "files_for", "higher_is_better",
-    "load_table", "search_columns",
+    "AdditiveColumn",
+    "COMPUTED",
+    "DATA_ENV",
+    "DataError",
+    "DataFile",
+    "FILES",
+    "SEARCH_COLUMNS",
+    "Table",
+    "check",
+    "data_dir",
+    "files_for",
+    "higher_is_better",
+    "load_table",
+    "search_columns",
 ]

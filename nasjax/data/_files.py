@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
 import os
 import pathlib
+import pickle
 from collections.abc import Sequence
 
 import pandas as pd
@@ -28,7 +30,8 @@ def data_dir(path: str | os.PathLike | None = None) -> pathlib.Path:
     chosen = path if path is not None else os.environ.get(DATA_ENV)
     if not chosen:
         raise DataError(
-            f"no data folder: pass --data DIR or set {DATA_ENV}=DIR (the folder holding "
+            f"no data folder: pass --data DIR or set {DATA_ENV}=DIR (the folder "
+            "holding "
             "nb201_test_acc_200ep_natstss.parquet and the other benchmark tables)"
         )
     folder = pathlib.Path(chosen).expanduser()
@@ -46,7 +49,11 @@ def require_file(folder: pathlib.Path, name: str, what: str) -> pathlib.Path:
 
 
 def read_parquet(
-    folder: pathlib.Path, name: str, what: str, columns: Sequence[str], num_rows: int | None
+    folder: pathlib.Path,
+    name: str,
+    what: str,
+    columns: Sequence[str],
+    num_rows: int | None,
 ) -> pd.DataFrame:
     """Reads a parquet table and checks its columns and row count.
 
@@ -73,3 +80,83 @@ def read_parquet(
             f"{PROVENANCE_HINT}"
         )
     return frame
+
+
+# Globals a benchmark pickle may reference; anything else is refused.
+_SAFE_GLOBALS = frozenset(
+    {
+        ("collections", "OrderedDict"),
+        ("collections", "defaultdict"),
+        ("_codecs", "encode"),  # bytes in protocol-2 pickles
+        *(
+            ("builtins", n)
+            for n in (
+                "dict",
+                "list",
+                "set",
+                "frozenset",
+                "tuple",
+                "int",
+                "float",
+                "complex",
+                "str",
+                "bytes",
+                "bytearray",
+                "bool",
+            )
+        ),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        *(
+            (m, n)
+            for m in ("numpy.core.multiarray", "numpy._core.multiarray")
+            for n in ("scalar", "_reconstruct")
+        ),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+    }
+)
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _SAFE_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"it references {module}.{name}, which nasjax does not unpickle (only "
+                "builtins, OrderedDict and numpy scalars/arrays)"
+            )
+        return super().find_class(module, name)
+
+
+def load_pickle(path: pathlib.Path, *, compressed: bool = False):
+    """Unpickles ``path`` allowing only builtins, ``OrderedDict`` and numpy values.
+
+    Args:
+        path: the file.
+        compressed: the file is bz2-compressed (``.pickle.pbz2``).
+
+    Raises:
+        DataError: missing, unreadable or not such a pickle (the message names it).
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"missing data file {str(path)!r}")
+    opener = bz2.open if compressed else open
+    try:
+        with opener(path, "rb") as file:
+            return _RestrictedUnpickler(file).load()
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        ImportError,
+        IndexError,
+        KeyError,
+        pickle.UnpicklingError,
+    ) as error:  # what bz2 and pickle raise for corrupt or foreign files
+        kind = "bz2-compressed pickle" if compressed else "pickle"
+        raise DataError(
+            f"cannot read {str(path)!r} as a {kind} ({type(error).__name__}: {error})"
+        ) from None

@@ -43,16 +43,22 @@ def benchmark_strings() -> tuple[str, ...]:
 
 
 def table_from_benchmark_columns(columns: dict[str, np.ndarray], index=None) -> Table:
-    """A NAS-Bench-201 table from columns keyed by ``arch_idx`` (``index``, default all)."""
+    """A NAS-Bench-201 table from columns keyed by ``arch_idx`` (``index``; all)."""
     index = np.arange(NUM_ARCHS) if index is None else np.asarray(index)
     return Table.from_rows(NB201Space(), benchmark_archs()[index], columns)
 
 
-def _read(folder: pathlib.Path, name: str, what: str, columns, num_rows) -> pd.DataFrame:
+def _read(
+    folder: pathlib.Path, name: str, what: str, columns, num_rows
+) -> pd.DataFrame:
     frame = read_parquet(folder, name, what, ["arch_idx", *columns], num_rows)
     index = frame["arch_idx"].to_numpy()
-    if np.any((index < 0) | (index >= NUM_ARCHS)) or len(np.unique(index)) != len(index):
-        raise DataError(f"{name}: arch_idx must be distinct values in 0..{NUM_ARCHS - 1}")
+    if np.any((index < 0) | (index >= NUM_ARCHS)) or len(np.unique(index)) != len(
+        index
+    ):
+        raise DataError(
+            f"{name}: arch_idx must be distinct values in 0..{NUM_ARCHS - 1}"
+        )
     if "arch_str" in frame.columns:
         expected = np.asarray(benchmark_strings(), dtype=object)[index]
         if not np.array_equal(frame["arch_str"].to_numpy(dtype=object), expected):
@@ -137,8 +143,12 @@ def load_hwnasbench_partial(folder: pathlib.Path) -> Table:
     """
     what = "HW-NAS-Bench NB201 CIFAR-10 metrics for 12,554 archs"
     metrics = (
-        "edgegpu_latency", "edgegpu_energy", "edgetpu_latency",
-        "eyeriss_energy", "eyeriss_arithmetic_intensity", "fpga_energy",
+        "edgegpu_latency",
+        "edgegpu_energy",
+        "edgetpu_latency",
+        "eyeriss_energy",
+        "eyeriss_arithmetic_intensity",
+        "fpga_energy",
     )
     frame = _read(folder, HWNASBENCH_FILE, what, metrics, None)
     columns = {}

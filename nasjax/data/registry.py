@@ -6,13 +6,15 @@ import dataclasses
 import functools
 import os
 import pathlib
-
-import numpy as np
 from collections.abc import Callable, Sequence
 
-from nasjax.data import nb201
+import numpy as np
+
+from nasjax.data import fbnet, hwnasbench, latbench, nats, nb101, nb201
 from nasjax.data._files import DataError, data_dir
 from nasjax.data.table import Table
+
+LATBENCH_DIR = "latbench"  # the folder of LatBench device pickles in the data folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,24 +28,92 @@ class DataFile:
 
 
 FILES: tuple[DataFile, ...] = (
-    DataFile(nb201.TEST_ACC_FILE, "nb201", "200-epoch test accuracy", nb201.load_test_accuracy),
+    # NAS-Bench-201: the tables of the project's data folder (see its PROVENANCE.md).
     DataFile(
-        nb201.VALID_ACC_FILE, "nb201", "200-epoch validation accuracy, train time",
+        nb201.TEST_ACC_FILE,
+        "nb201",
+        "200-epoch test accuracy",
+        nb201.load_test_accuracy,
+    ),
+    DataFile(
+        nb201.VALID_ACC_FILE,
+        "nb201",
+        "200-epoch validation accuracy, train time",
         nb201.load_valid_accuracy,
     ),
-    DataFile(nb201.LOW_FIDELITY_FILE, "nb201", "12-epoch accuracies", nb201.load_low_fidelity),
     DataFile(
-        nb201.HELP_FILE, "nb201", "HW-NAS-Bench eyeriss/fpga/pixel3/raspi4 + HELP latency",
+        nb201.LOW_FIDELITY_FILE, "nb201", "12-epoch accuracies", nb201.load_low_fidelity
+    ),
+    DataFile(
+        nb201.HELP_FILE,
+        "nb201",
+        "HW-NAS-Bench eyeriss/fpga/pixel3/raspi4 + HELP latency",
         nb201.load_help_latency,
     ),
     DataFile(
-        nb201.HWNASBENCH_FILE, "nb201", "HW-NAS-Bench edgegpu/edgetpu latency, energies",
+        nb201.HWNASBENCH_FILE,
+        "nb201",
+        "HW-NAS-Bench edgegpu/edgetpu latency, energies",
         nb201.load_hwnasbench_partial,
+    ),
+    # Official downloads, read when present.
+    DataFile(
+        hwnasbench.PICKLE_FILE,
+        "nb201",
+        "official HW-NAS-Bench pickle (all 3 datasets)",
+        hwnasbench.load_hwnasbench_nb201,
+    ),
+    DataFile(
+        nats.SIMPLE_DIR, "nb201", "NATS-Bench TSS simple folder", nats.load_simple_in
+    ),
+    DataFile(
+        nats.ARCHIVE_FILE, "nb201", "NATS-Bench TSS archive", nats.load_archive_in
+    ),
+    *(
+        DataFile(
+            name, "nb201", "NAS-Bench-201 .pth (needs torch)", nats.load_nb201_pth_in
+        )
+        for name in nats.NB201_PTH_FILES
+    ),
+    DataFile(
+        LATBENCH_DIR,
+        "nb201",
+        "LatBench device pickles (BRP-NAS)",
+        lambda folder: latbench.load_latbench_in(folder / LATBENCH_DIR),
+    ),
+    # FBNet.
+    DataFile(
+        fbnet.LUT_FILE,
+        "fbnet",
+        "HW-NAS-Bench FBNet block lookup table",
+        fbnet.load_fbnet_lut,
+    ),
+    DataFile(
+        fbnet.HELP_FILE,
+        "fbnet",
+        "HELP latency of 5,000 FBNet archs",
+        fbnet.load_fbnet_help,
+    ),
+    DataFile(
+        hwnasbench.PICKLE_FILE,
+        "fbnet",
+        "official HW-NAS-Bench pickle (FBNet part)",
+        hwnasbench.load_hwnasbench_fbnet,
+    ),
+    # NAS-Bench-101 (official download).
+    DataFile(
+        nb101.TFRECORD_FILE,
+        "nb101",
+        "108-epoch accuracy, train time, params",
+        nb101.load_nb101,
     ),
 )
 
 # Columns nasjax computes itself, present with or without a data folder.
-COMPUTED: dict[str, Callable[[], Table]] = {"nb201": nb201.analytic_costs}
+COMPUTED: dict[str, Callable[[], Table]] = {
+    "nb201": nb201.analytic_costs,
+    "fbnet": fbnet.analytic_costs,
+}
 
 # What a search on each dataset optimises and what it reports (as BRP-NAS and AG-Net).
 SEARCH_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
@@ -52,6 +122,7 @@ SEARCH_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "cifar100": ("cifar100/valid_acc", "cifar100/test_acc"),
         "ImageNet16-120": ("ImageNet16-120/valid_acc", "ImageNet16-120/test_acc"),
     },
+    "nb101": {"cifar10": ("cifar10/valid_acc", "cifar10/test_acc")},
 }
 
 
@@ -101,7 +172,9 @@ def load_table(
     """
     known = {f.space for f in FILES} | set(COMPUTED)
     if space not in known:
-        raise DataError(f"no benchmark data for space {space!r}; choose from {sorted(known)}")
+        raise DataError(
+            f"no benchmark data for space {space!r}; choose from {sorted(known)}"
+        )
     folder = data_dir(data)
     parts, entries = _load_parts(space, folder, strict=True)
     missing = [e["name"] for e in entries if e["status"] == "missing"]
@@ -130,7 +203,6 @@ def search_columns(space: str, dataset: str) -> tuple[str, str]:
             f"unknown dataset {dataset!r} for {space}; choose from {sorted(choices)}"
         )
     return choices[dataset]
-
 
 
 def check(data: str | os.PathLike | None = None) -> dict:

@@ -32,6 +32,8 @@ from jaxtyping import Array, Float, Int
 
 from nasjax.spaces._base import SearchSpace
 
+DENSE_INDEX_LIMIT = 2**22
+
 
 class AdditiveColumn(NamedTuple):
     """A cost that is a sum over slots: ``offset + sum_s per_slot[s, arch[s]]``."""
@@ -54,6 +56,9 @@ class Table:
         archs: ``[A, S]`` int32 rows, sorted lexicographically, no duplicates; the
             canonical form of each architecture when ``canonical_keys``.
         columns: name -> ``Float[A]`` row column or :class:`AdditiveColumn`.
+        row_of_index: ``[space.size]`` row of each encoding (``-1``: absent) for spaces
+            of at most :data:`DENSE_INDEX_LIMIT` encodings, so lookups are O(1);
+            ``None`` for larger spaces, which use binary search over ``archs``.
         space: the search space (static).
         canonical_keys: whether queries are canonicalised first (NAS-Bench-101, where
             the table has one row per isomorphism class) (static).
@@ -61,6 +66,7 @@ class Table:
 
     archs: Int[Array, "A S"]
     columns: dict[str, Array | AdditiveColumn]
+    row_of_index: Int[Array, "I"] | None
     space: SearchSpace = dataclasses.field(metadata=dict(static=True))
     canonical_keys: bool = dataclasses.field(default=False, metadata=dict(static=True))
 
@@ -89,7 +95,9 @@ class Table:
         """
         archs = np.asarray(archs, dtype=np.int32).reshape(-1, space.num_slots)
         if not np.all(np.asarray(space.in_range(archs))):
-            raise ValueError(f"table rows hold architectures outside the {space.name} space")
+            raise ValueError(
+                f"table rows hold architectures outside the {space.name} space"
+            )
         order = np.lexsort(archs.T[::-1])
         archs = archs[order]
         if len(archs) > 1 and np.any(np.all(archs[1:] == archs[:-1], axis=1)):
@@ -99,7 +107,8 @@ class Table:
             values = np.asarray(values, dtype=np.float32)
             if values.shape != (len(order),):
                 raise ValueError(
-                    f"column {name!r} has shape {values.shape}, expected ({len(order)},)"
+                    f"column {name!r} has shape {values.shape}, "
+                    f"expected ({len(order)},)"
                 )
             rows[name] = jnp.asarray(values[order])
         for name, column in (additive or {}).items():
@@ -109,7 +118,12 @@ class Table:
             rows[name] = AdditiveColumn(
                 jnp.asarray(per_slot), jnp.asarray(column.offset, jnp.float32)
             )
-        return cls(jnp.asarray(archs), rows, space, canonical_keys)
+        row_of_index = None
+        if space.size <= DENSE_INDEX_LIMIT:
+            row_of_index = np.full(space.size, -1, np.int32)
+            row_of_index[np.asarray(space.index(archs))] = np.arange(len(archs))
+            row_of_index = jnp.asarray(row_of_index)
+        return cls(jnp.asarray(archs), rows, row_of_index, space, canonical_keys)
 
     def merge(self, other: Table) -> Table:
         """The union of two tables' columns over the union of their rows. Host-side.
@@ -128,11 +142,17 @@ class Table:
                 if isinstance(column, AdditiveColumn):
                     additive.setdefault(name, column)
                     continue
-                merged = columns.setdefault(name, np.full(len(archs), np.nan, np.float32))
+                merged = columns.setdefault(
+                    name, np.full(len(archs), np.nan, np.float32)
+                )
                 empty = np.isnan(merged[rows])
                 merged[rows[empty]] = np.asarray(column)[empty]
         return Table.from_rows(
-            self.space, archs, columns, additive=additive, canonical_keys=self.canonical_keys
+            self.space,
+            archs,
+            columns,
+            additive=additive,
+            canonical_keys=self.canonical_keys,
         )
 
     # -------------------------------------------------------------- querying
@@ -158,6 +178,9 @@ class Table:
         archs = jnp.asarray(archs, dtype=jnp.int32)
         if self.canonical_keys:
             archs = self.space.canonical(archs)
+        if self.row_of_index is not None:
+            index = jnp.where(self.space.in_range(archs), self.space.index(archs), -1)
+            return self.row_of_index.at[index].get(mode="fill", fill_value=-1)
         flat = archs.reshape(-1, self.space.num_slots)
         found = jax.vmap(lambda a: _find_row(self.archs, a))(flat)
         return found.reshape(archs.shape[:-1])
@@ -168,12 +191,24 @@ class Table:
         archs = jnp.asarray(archs, dtype=jnp.int32)
         values = self.columns[column]
         if isinstance(values, AdditiveColumn):
-            picked = jnp.take_along_axis(
-                values.per_slot, jnp.clip(archs, 0)[..., None], axis=-1
-            )[..., 0]
+            num_slots, num_options = values.per_slot.shape
+            picked = values.per_slot[
+                jnp.arange(num_slots), jnp.clip(archs, 0, num_options - 1)
+            ]
             total = jnp.sum(picked, axis=-1) + values.offset
             return jnp.where(self.space.is_valid(archs), total, jnp.nan)
-        rows = self.rows(archs)
+        return self.at_rows(self.rows(archs), column)
+
+    def at_rows(self, rows: Int[Array, "..."], column: str) -> Float[Array, "..."]:
+        """Values of a row column at ``rows`` (from :meth:`rows`), NaN at -1. Jittable.
+
+        Lets a caller that needs several columns of the same architectures search
+        for their rows once.
+        """
+        self._check_column(column)
+        values = self.columns[column]
+        if isinstance(values, AdditiveColumn):
+            raise ValueError(f"{column!r} is an additive column: use query(archs, ...)")
         rows = jnp.where(rows < 0, self.num_rows, rows)  # out of bounds -> fill value
         return values.at[rows].get(mode="fill", fill_value=jnp.nan)
 

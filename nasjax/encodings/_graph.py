@@ -47,7 +47,9 @@ def dag_graph(
     """
     num_nodes = adjacency.shape[0]
     senders, receivers = np.triu_indices(num_nodes, k=1)
-    edge_mask = adjacency[senders, receivers] & node_mask[senders] & node_mask[receivers]
+    edge_mask = (
+        adjacency[senders, receivers] & node_mask[senders] & node_mask[receivers]
+    )
     kind = np.full(senders.size, CELL, dtype=np.int32)
     features = jnp.where(node_mask[:, None], features, 0.0)
     if global_node:
@@ -113,7 +115,9 @@ def graph_ids(graph: jraph.GraphsTuple) -> Array:
     """``[N_total]`` index of the graph each node belongs to. Jittable."""
     num_graphs = graph.n_node.shape[0]
     return jnp.repeat(
-        jnp.arange(num_graphs), graph.n_node, total_repeat_length=graph.nodes["mask"].shape[0]
+        jnp.arange(num_graphs),
+        graph.n_node,
+        total_repeat_length=graph.nodes["mask"].shape[0],
     )
 
 

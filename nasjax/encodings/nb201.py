@@ -24,7 +24,18 @@ from nasjax.spaces.nb201 import NONE, OPS, SKIP
 
 NUM_NODES = 8
 INPUT, OUTPUT = 0, 7
-WIRING = ((0, 1), (0, 2), (0, 4), (1, 3), (1, 5), (2, 6), (3, 6), (4, 7), (5, 7), (6, 7))
+WIRING = (
+    (0, 1),
+    (0, 2),
+    (0, 4),
+    (1, 3),
+    (1, 5),
+    (2, 6),
+    (3, 6),
+    (4, 7),
+    (5, 7),
+    (6, 7),
+)
 FEATURES = (*OPS, "input", "output")
 PRUNED_FEATURES = FEATURES[2:]
 
@@ -59,7 +70,9 @@ def op_on_node(
     one_hot = jnp.concatenate(
         [
             jax.nn.one_hot(jnp.where(is_op, op_of_node, -1), len(OPS)),
-            jnp.stack([op_of_node == -1, op_of_node == -2], axis=-1).astype(jnp.float32),
+            jnp.stack([op_of_node == -1, op_of_node == -2], axis=-1).astype(
+                jnp.float32
+            ),
         ],
         axis=-1,
     )
@@ -69,8 +82,10 @@ def op_on_node(
         dropped = is_op & ((op_of_node == SKIP) | (op_of_node == NONE))
         # Paths through chains of skip nodes become direct edges.
         for _ in range(3):
-            through_skip = jnp.any(adjacency[:, :, None] & (skip[None, :, None] &
-                                   adjacency[None, :, :]), axis=1)
+            through_skip = jnp.any(
+                adjacency[:, :, None] & (skip[None, :, None] & adjacency[None, :, :]),
+                axis=1,
+            )
             adjacency = adjacency | through_skip
         adjacency = adjacency & ~dropped[:, None] & ~dropped[None, :]
         on_path = _reach(adjacency, jnp.arange(NUM_NODES) == INPUT) & _reach(
@@ -81,7 +96,9 @@ def op_on_node(
     return dag_graph(adjacency, one_hot, node_mask, global_node=global_node)
 
 
-def node_feature_names(*, prune: bool = True, global_node: bool = True) -> tuple[str, ...]:
+def node_feature_names(
+    *, prune: bool = True, global_node: bool = True
+) -> tuple[str, ...]:
     """Names of the feature columns :func:`op_on_node` produces."""
     names = PRUNED_FEATURES if prune else FEATURES
     return (*names, "global") if global_node else names
@@ -91,5 +108,7 @@ def batch(
     archs: Int[Array, "B 6"], *, prune: bool = True, global_node: bool = True
 ) -> jraph.GraphsTuple:
     """A jraph batch of ``B`` cells, built inside ``jit`` with no host padding."""
-    graphs = jax.vmap(lambda a: op_on_node(a, prune=prune, global_node=global_node))(archs)
+    graphs = jax.vmap(lambda a: op_on_node(a, prune=prune, global_node=global_node))(
+        archs
+    )
     return merge_batch(graphs)

@@ -1,5 +1,6 @@
-"""Hardware costs: analytic FLOPs/params (and, later, flax networks and measurement)."""
+"""Hardware costs: analytic FLOPs and parameter counts of the spaces' networks."""
 
 from nasjax.hardware.costs import nb201_flops, nb201_params
+from nasjax.hardware.fbnet_costs import fbnet_flops, fbnet_params
 
-__all__ = ["nb201_flops", "nb201_params"]
+__all__ = ["fbnet_flops", "fbnet_params", "nb201_flops", "nb201_params"]

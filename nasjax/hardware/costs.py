@@ -20,9 +20,16 @@ from nasjax.spaces.nb201 import OPS
 
 STAGE_CHANNELS = (16, 32, 64)
 CELLS_PER_STAGE = 5
-NUM_CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
+NUM_CLASSES = {
+    "cifar10-valid": 10,
+    "cifar10": 10,
+    "cifar100": 100,
+    "ImageNet16-120": 120,
+}
 RESOLUTION = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
-_CONV1, _CONV3, _POOL = (OPS.index(o) for o in ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"))
+_CONV1, _CONV3, _POOL = (
+    OPS.index(o) for o in ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+)
 
 
 def _count(arch: Int[Array, "... 6"], name: str):
@@ -38,7 +45,9 @@ def nb201_params(arch: Int[Array, "... 6"], num_classes: int) -> Float[Array, ".
     conv3, conv1 = _count(arch, "nor_conv_3x3"), _count(arch, "nor_conv_1x1")
     total = 3 * 16 * 9 + 2 * 16  # stem conv + BN
     for c in STAGE_CHANNELS:
-        total = total + CELLS_PER_STAGE * (conv3 * (9 * c * c + 2 * c) + conv1 * (c * c + 2 * c))
+        total = total + CELLS_PER_STAGE * (
+            conv3 * (9 * c * c + 2 * c) + conv1 * (c * c + 2 * c)
+        )
     for c in STAGE_CHANNELS[:-1]:  # residual reduction C -> 2C
         total += (18 * c * c + 4 * c) + (36 * c * c + 4 * c) + 2 * c * c
     total += 2 * STAGE_CHANNELS[-1] + STAGE_CHANNELS[-1] * num_classes + num_classes
@@ -49,12 +58,16 @@ def nb201_flops(
     arch: Int[Array, "... 6"], num_classes: int, resolution: int = 32
 ) -> Float[Array, "..."]:
     """FLOPs (multiply-adds) of one forward pass at batch 1, in millions. Jittable."""
-    conv3, conv1, pool = (_count(arch, o) for o in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3"))
+    conv3, conv1, pool = (
+        _count(arch, o) for o in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+    )
     size = resolution
     total = size * size * 3 * 16 * 9  # stem
     for stage, c in enumerate(STAGE_CHANNELS):
         pixels = size * size
-        per_cell = conv3 * pixels * c * c * 9 + conv1 * pixels * c * c + pool * pixels * c * 9
+        per_cell = (
+            conv3 * pixels * c * c * 9 + conv1 * pixels * c * c + pool * pixels * c * 9
+        )
         total = total + CELLS_PER_STAGE * per_cell
         if stage < len(STAGE_CHANNELS) - 1:
             size //= 2

@@ -1,4 +1,4 @@
-"""Search strategies (``init/ask/tell`` over a state pytree) and the loop that runs them."""
+"""Search strategies (pure ``init/ask/tell``) and the loop that runs them."""
 
 from nasjax.search.evolution import EvolutionState, regularized_evolution
 from nasjax.search.random import RandomState, random_search
@@ -16,6 +16,14 @@ def get(name: str):
 
 
 __all__ = [
-    "ALL", "EvolutionState", "RandomState", "SearchResult", "Strategy", "get",
-    "random_search", "regularized_evolution", "run", "run_seeds",
+    "ALL",
+    "EvolutionState",
+    "RandomState",
+    "SearchResult",
+    "Strategy",
+    "get",
+    "random_search",
+    "regularized_evolution",
+    "run",
+    "run_seeds",
 ]

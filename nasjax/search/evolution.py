@@ -41,7 +41,9 @@ def regularized_evolution(
             f"got {tournament_size}"
         )
     if not 1 <= batch_size <= population_size:
-        raise ValueError(f"batch_size must be in 1..{population_size}, got {batch_size}")
+        raise ValueError(
+            f"batch_size must be in 1..{population_size}, got {batch_size}"
+        )
 
     def init(key):
         del key
@@ -63,7 +65,9 @@ def regularized_evolution(
             return state.population[members[jnp.argmin(state.fitness[members])]]
 
         parents = jax.vmap(tournament)(jax.random.split(pick_key, batch_size))
-        children = jax.vmap(space.mutate)(jax.random.split(mutate_key, batch_size), parents)
+        children = jax.vmap(space.mutate)(
+            jax.random.split(mutate_key, batch_size), parents
+        )
         archs = jnp.where(
             filled < population_size, space.sample(sample_key, batch_size), children
         )

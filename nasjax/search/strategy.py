@@ -61,17 +61,23 @@ class _Carry(NamedTuple):
     archs: Int[Array, "Q S"]
     objective: Float[Array, "Q"]
     report: Float[Array, "Q"]
-    seen_rows: Array  # Bool[A + 1]: rows already queried (last entry: a dump slot)
+    rows: Int[Array, "Q"]  # table row of each query, -1 = not yet made
     num_queries: Int[Array, ""]
     num_steps: Int[Array, ""]
 
 
-def _new_in_batch(rows: Int[Array, "B"], seen_rows) -> Array:
-    """Which of a batch's table rows are queried for the first time."""
+def _new_in_batch(rows: Int[Array, "B"], queried_rows: Int[Array, "Q"]) -> Array:
+    """Which of a batch's table rows are queried for the first time.
+
+    Compares against the trace (O(B Q)) rather than keeping a per-row bitmap: under
+    ``vmap`` a ``while_loop`` selects its whole carry every step, and a bitmap of
+    every table row would dominate that cost.
+    """
     earlier_same = (rows[:, None] == rows[None, :]) & jnp.tril(
         jnp.ones((rows.size, rows.size), bool), k=-1
     )
-    return (rows >= 0) & ~seen_rows[rows] & ~jnp.any(earlier_same, axis=1)
+    seen = jnp.any(rows[:, None] == queried_rows[None, :], axis=1)
+    return (rows >= 0) & ~seen & ~jnp.any(earlier_same, axis=1)
 
 
 def _best_so_far(values, companion, maximise: bool):
@@ -96,7 +102,8 @@ def _best_so_far(values, companion, maximise: bool):
 
 
 @functools.partial(
-    jax.jit, static_argnames=("strategy", "num_queries", "objective", "report", "max_steps")
+    jax.jit,
+    static_argnames=("strategy", "num_queries", "objective", "report", "max_steps"),
 )
 def run(
     strategy: Strategy,
@@ -145,9 +152,9 @@ def run(
         key, ask_key = jax.random.split(carry.key)
         archs, state = strategy.ask(ask_key, carry.state)
         rows = table.rows(archs)
-        values = table.query(archs, objective)
-        reported = table.query(archs, report)
-        new = _new_in_batch(rows, carry.seen_rows)
+        values = table.at_rows(rows, objective)
+        reported = table.at_rows(rows, report)
+        new = _new_in_batch(rows, carry.rows)
         position = carry.num_queries + jnp.cumsum(new) - 1
         charged = new & (position < num_queries)
         known = (rows >= 0) & (~new | charged)
@@ -160,7 +167,7 @@ def run(
             archs=carry.archs.at[slot].set(archs, mode="drop"),
             objective=carry.objective.at[slot].set(values, mode="drop"),
             report=carry.report.at[slot].set(reported, mode="drop"),
-            seen_rows=carry.seen_rows.at[jnp.where(charged, rows, -1)].set(True),
+            rows=carry.rows.at[slot].set(rows, mode="drop"),
             num_queries=carry.num_queries + jnp.sum(charged),
             num_steps=carry.num_steps + 1,
         )
@@ -176,7 +183,7 @@ def run(
             archs=jnp.full((num_queries, num_slots), -1, jnp.int32),
             objective=empty,
             report=empty,
-            seen_rows=jnp.zeros(table.num_rows + 1, bool),
+            rows=jnp.full((num_queries,), -1, jnp.int32),
             num_queries=jnp.int32(0),
             num_steps=jnp.int32(0),
         ),

@@ -1,9 +1,15 @@
-"""Search spaces: static configs with pure, jittable functions over integer arrays."""
+"""Search spaces: static configs with pure, jittable functions over integer arrays.
+
+``nasjax.spaces.nb201()`` etc. build a space; the modules of the same names hold their
+constants (``from nasjax.spaces.nb201 import OPS``).
+"""
 
 from nasjax.spaces._base import SearchSpace
+from nasjax.spaces.fbnet import FBNetSpace, fbnet
+from nasjax.spaces.nb101 import NB101Space, nb101
 from nasjax.spaces.nb201 import NB201Space, nb201
 
-SPACES = {"nb201": nb201}
+SPACES = {"nb201": nb201, "nb101": nb101, "fbnet": fbnet}
 
 
 def get(name: str) -> SearchSpace:
@@ -13,4 +19,14 @@ def get(name: str) -> SearchSpace:
     return SPACES[name]()
 
 
-__all__ = ["SearchSpace", "NB201Space", "nb201", "get", "SPACES"]
+__all__ = [
+    "FBNetSpace",
+    "NB101Space",
+    "NB201Space",
+    "SPACES",
+    "SearchSpace",
+    "fbnet",
+    "get",
+    "nb101",
+    "nb201",
+]

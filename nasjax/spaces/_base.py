@@ -71,7 +71,9 @@ class SearchSpace:
         return jnp.minimum((u * upper).astype(jnp.int32), upper - 1)
 
     def sample(self, key: PRNGKeyArray, num: int) -> Int[Array, "P S"]:
-        """``num`` valid architectures drawn uniformly (rejection sampling). Jittable."""
+        """``num`` valid architectures drawn uniformly (by rejection). Jittable."""
+        if type(self).is_valid is SearchSpace.is_valid:  # unconstrained: no rejection
+            return self._uniform(key, (num,))
 
         def draw_one(key):
             def cond(carry):
@@ -90,7 +92,9 @@ class SearchSpace:
     # ------------------------------------------------------------ local moves
     def _neighbour_moves(self) -> tuple[np.ndarray, np.ndarray]:
         """Static ``(slot, shift)`` of each of the ``E`` one-edit moves."""
-        slots = np.concatenate([np.full(c - 1, s) for s, c in enumerate(self.num_choices)])
+        slots = np.concatenate(
+            [np.full(c - 1, s) for s, c in enumerate(self.num_choices)]
+        )
         shifts = np.concatenate([np.arange(1, c) for c in self.num_choices])
         return slots.astype(np.int32), shifts.astype(np.int32)
 
@@ -105,7 +109,9 @@ class SearchSpace:
         slots, shifts = self._neighbour_moves()
         upper = np.asarray(self.num_choices, dtype=np.int32)[slots]
         values = (arch[slots] + shifts) % upper
-        archs = jnp.tile(arch, (slots.size, 1)).at[np.arange(slots.size), slots].set(values)
+        archs = (
+            jnp.tile(arch, (slots.size, 1)).at[np.arange(slots.size), slots].set(values)
+        )
         return archs, self.is_valid(archs)
 
     def mutate(self, key: PRNGKeyArray, arch: Int[Array, "S"]) -> Int[Array, "S"]:
@@ -135,7 +141,9 @@ class SearchSpace:
         Only for spaces with fewer than 2**31 encodings.
         """
         if self.size >= 2**31:
-            raise ValueError(f"{self.name} has {self.size} encodings: too many to index")
+            raise ValueError(
+                f"{self.name} has {self.size} encodings: too many to index"
+            )
         strides = np.cumprod((1,) + self.num_choices[:0:-1])[::-1].astype(np.int32)
         return jnp.sum(arch * strides, axis=-1)
 

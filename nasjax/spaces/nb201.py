@@ -80,7 +80,9 @@ class NB201Space(SearchSpace):
         nodes = []
         for target in (1, 2, 3):
             parts = [
-                f"{OPS[arch[s]]}~{src}" for s, (src, dst) in enumerate(EDGES) if dst == target
+                f"{OPS[arch[s]]}~{src}"
+                for s, (src, dst) in enumerate(EDGES)
+                if dst == target
             ]
             nodes.append("|" + "|".join(parts) + "|")
         return "+".join(nodes)
@@ -116,7 +118,7 @@ def nb201() -> NB201Space:
 
 
 def unique_string(arch: Sequence[int]) -> str:
-    """NATS-Bench's isomorphism string (``CellStructure.to_unique_str(True)``). Host-side."""
+    """NATS-Bench's isomorphism string (``to_unique_str(True)``). Host-side."""
     nodes = {0: "0"}
     for target in (1, 2, 3):
         terms = []
@@ -149,7 +151,9 @@ def _canonical_indices() -> np.ndarray:
 @functools.cache
 def _benchmark_order() -> np.ndarray:
     """``[15625]`` int32: the space index of benchmark ``arch_idx`` ``i``."""
-    path = importlib.resources.files("nasjax") / "resources" / "nb201_benchmark_order.npy"
+    path = (
+        importlib.resources.files("nasjax") / "resources" / "nb201_benchmark_order.npy"
+    )
     with path.open("rb") as f:
         return np.load(f).astype(np.int32)
 
