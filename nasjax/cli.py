@@ -131,11 +131,14 @@ def _search(args) -> int:
 
     from nasjax import data, search, spaces
 
-    if args.queries < 1 or args.seeds < 1:
-        _fail("--queries and --seeds must be positive integers")
+    batch_size = 1 if args.batch_size is None else args.batch_size
+    if min(args.queries, args.seeds, batch_size) < 1:
+        _fail("--queries, --seeds and --batch-size must be positive integers")
     space = spaces.get(args.space)
     objective, report = data.search_columns(args.space, args.dataset)
-    strategy_options = {"batch_size": args.batch_size} if args.batch_size else {}
+    strategy_options = (
+        {} if args.batch_size is None else {"batch_size": args.batch_size}
+    )
     strategy = search.get(args.strategy)(space, **strategy_options)
     with progress("loading the benchmark table", enabled=not args.json):
         table = data.load_table(args.space, args.data, require=(objective, report))
@@ -154,10 +157,9 @@ def _search(args) -> int:
         "test_of_best_valid": _summary(result.best_objective_report[:, -1]),
         "best_test": _summary(result.best_report[:, -1]),
     }
-    best_rows = np.nanargmax(
-        np.where(np.isnan(result.objective), -np.inf, result.objective), 1
-    )
-    best_archs = result.archs[np.arange(args.seeds), best_rows]
+    sign = 1.0 if data.higher_is_better(objective) else -1.0
+    score = np.where(np.isnan(result.objective), -np.inf, sign * result.objective)
+    best_archs = result.archs[np.arange(args.seeds), np.argmax(score, axis=1)]
     output = {
         "config": {
             "space": args.space,
@@ -181,7 +183,10 @@ def _search(args) -> int:
             "test_of_best_valid": result.best_objective_report.tolist(),
             "best_test": result.best_report.tolist(),
         },
-        "best_archs": [space.to_string(a) for a in best_archs],
+        "best_archs": [
+            space.to_string(arch) if made > 0 else None
+            for arch, made in zip(best_archs, result.num_queries)
+        ],
         "num_queries": result.num_queries.tolist(),
     }
     out = pathlib.Path(args.out)

@@ -22,6 +22,8 @@ def run_cli(argv, capsys):
         (["search", "--strategy", "bayes"], "choose from 'random', 'rea'"),
         (["search", "--dataset", "mnist"], "invalid choice"),
         (["search", "--queries", "0"], "positive"),
+        (["search", "--batch-size", "0"], "positive"),
+        (["search", "--strategy", "random", "--batch-size", "-3"], "positive"),
         (["search", "--queries", "ten"], "invalid int value"),
         (["frobnicate"], "invalid choice"),
     ],

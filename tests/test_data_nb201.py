@@ -128,3 +128,14 @@ def test_search_columns():
     )
     with pytest.raises(ValueError, match="choose from"):
         data.search_columns("nb201", "mnist")
+
+
+def test_non_numeric_columns_are_a_data_error(tmp_path, data_folder):
+    frame = pd.read_parquet(data_folder / nb201_data.TEST_ACC_FILE)
+    frame["cifar10_test"] = "n/a"
+    frame.to_parquet(tmp_path / nb201_data.TEST_ACC_FILE)
+    with pytest.raises(data.DataError, match="numeric"):
+        data.load_table("nb201", tmp_path)
+    report = data.check(tmp_path)  # check reports the error rather than raising
+    status = {f["name"]: f["status"] for f in report["spaces"]["nb201"]["files"]}
+    assert status[nb201_data.TEST_ACC_FILE] == "error"

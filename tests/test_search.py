@@ -25,6 +25,7 @@ def toy_table():
     rng = np.random.default_rng(0)
     archs = np.asarray(space.from_index(np.arange(15625)))
     valid = rng.uniform(0, 100, 15625)
+    smooth = archs.sum(axis=1) + rng.normal(0, 1, 15625)  # neighbours look alike
     return Table.from_rows(
         space,
         archs,
@@ -32,6 +33,7 @@ def toy_table():
             "toy/valid_acc": valid,
             "toy/test_acc": valid + rng.normal(0, 1, 15625),
             "toy/latency": rng.uniform(1, 10, 15625),
+            "toy/smooth_acc": smooth,
         },
     )
 
@@ -132,7 +134,7 @@ def test_rea_beats_random_on_average(nb201_space, toy_table):
     for name in ("random", "rea"):
         strategy = search.get(name)(nb201_space)
         result = search.run_seeds(
-            strategy, toy_table, keys, 150, objective="toy/valid_acc"
+            strategy, toy_table, keys, 150, objective="toy/smooth_acc"
         )
         means[name] = float(result.best_objective[:, -1].mean())
     assert means["rea"] > means["random"]
@@ -158,3 +160,41 @@ def test_strategy_options_are_checked(nb201_space):
         search.regularized_evolution(nb201_space, population_size=4, tournament_size=5)
     with pytest.raises(ValueError, match="choose from"):
         search.get("bayesian")
+
+
+def recording_strategy(batches):
+    """Asks the given batches in turn; its state records every fitness it is told."""
+    batches = jnp.asarray(batches, jnp.int32)
+
+    def init(key):
+        return jnp.int32(0), jnp.zeros((len(batches), batches.shape[1]))
+
+    def ask(key, state):
+        return batches[state[0]], state
+
+    def tell(state, archs, fitness):
+        step, told = state
+        return step + 1, told.at[step].set(fitness)
+
+    return Strategy(init, ask, tell, batches.shape[1], "recording")
+
+
+def test_budget_overflow_tells_nan_also_to_repeats(nb201_space, key, toy_table):
+    a, b = [[0] * 6, [1] * 6]
+    strategy = recording_strategy([[a, b, b]])
+    result = search.run(strategy, toy_table, key, 1, objective="toy/valid_acc")
+    told = np.asarray(result.state[1][0])
+    assert int(result.num_queries) == 1
+    assert told[0] == -float(toy_table.query(jnp.array(a), "toy/valid_acc"))
+    assert np.isnan(told[1]) and np.isnan(told[2])  # b was never paid for
+
+
+def test_archs_missing_from_the_table_cost_nothing(nb201_space, key):
+    archs = np.asarray(nb201_space.from_index(np.arange(15625)))
+    kept = archs[::3]
+    table = Table.from_rows(nb201_space, kept, {"toy/valid_acc": np.ones(len(kept))})
+    strategy = search.random_search(nb201_space, batch_size=8)
+    result = search.run(strategy, table, key, 40, objective="toy/valid_acc")
+    assert int(result.num_queries) == 40
+    assert np.all(np.asarray(table.rows(result.archs)) >= 0)  # only archs in the table
+    np.testing.assert_array_equal(result.objective, 1.0)

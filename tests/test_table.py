@@ -40,6 +40,15 @@ def test_rows_are_minus_one_when_absent(half_table):
     np.testing.assert_array_equal(np.asarray(table.archs)[found[rows]], archs[rows])
 
 
+def test_out_of_range_archs_are_never_a_real_row(half_table, nb201_space):
+    table, archs, _, _ = half_table
+    full = Table.from_rows(nb201_space, archs, {"toy/valid_acc": np.arange(15625.0)})
+    bad = jnp.array([[4, 4, 4, 4, 4, 5], [0, 0, 0, 0, 0, -1], [-1] * 6])
+    for t in (table, full):
+        np.testing.assert_array_equal(t.rows(bad), [-1, -1, -1])
+        assert bool(jnp.all(jnp.isnan(t.query(bad, "toy/valid_acc"))))
+
+
 def test_query_vmaps_over_leading_axes(half_table):
     table, archs, _, _ = half_table
     grid = archs[:24].reshape(2, 3, 4, 6)

@@ -52,6 +52,11 @@ def _read(
     folder: pathlib.Path, name: str, what: str, columns, num_rows
 ) -> pd.DataFrame:
     frame = read_parquet(folder, name, what, ["arch_idx", *columns], num_rows)
+    not_numeric = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if not pd.api.types.is_integer_dtype(frame["arch_idx"]) or not_numeric:
+        raise DataError(
+            f"{name}: expected integer arch_idx and numeric {not_numeric or 'columns'}"
+        )
     index = frame["arch_idx"].to_numpy()
     if np.any((index < 0) | (index >= NUM_ARCHS)) or len(np.unique(index)) != len(
         index

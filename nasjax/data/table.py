@@ -179,7 +179,9 @@ class Table:
         if self.canonical_keys:
             archs = self.space.canonical(archs)
         if self.row_of_index is not None:
-            index = jnp.where(self.space.in_range(archs), self.space.index(archs), -1)
+            # Out of range -> an index past the end (a negative one would wrap).
+            in_range = self.space.in_range(archs)
+            index = jnp.where(in_range, self.space.index(archs), self.space.size)
             return self.row_of_index.at[index].get(mode="fill", fill_value=-1)
         flat = archs.reshape(-1, self.space.num_slots)
         found = jax.vmap(lambda a: _find_row(self.archs, a))(flat)

@@ -27,9 +27,6 @@ NUM_CLASSES = {
     "ImageNet16-120": 120,
 }
 RESOLUTION = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
-_CONV1, _CONV3, _POOL = (
-    OPS.index(o) for o in ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-)
 
 
 def _count(arch: Int[Array, "... 6"], name: str):

@@ -17,6 +17,8 @@ class RandomState(NamedTuple):
 
 def random_search(space: SearchSpace, *, batch_size: int = 16) -> Strategy:
     """Uniform random sampling of valid architectures (no memory but a step count)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
 
     def init(key):
         del key

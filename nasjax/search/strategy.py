@@ -66,18 +66,19 @@ class _Carry(NamedTuple):
     num_steps: Int[Array, ""]
 
 
-def _new_in_batch(rows: Int[Array, "B"], queried_rows: Int[Array, "Q"]) -> Array:
-    """Which of a batch's table rows are queried for the first time.
+def _classify_rows(rows: Int[Array, "B"], queried_rows: Int[Array, "Q"]):
+    """For a batch's table rows: which were queried before, and which are new.
 
-    Compares against the trace (O(B Q)) rather than keeping a per-row bitmap: under
-    ``vmap`` a ``while_loop`` selects its whole carry every step, and a bitmap of
-    every table row would dominate that cost.
+    Returns ``(seen, new, first)``: ``seen`` rows are in the trace; ``new`` marks the
+    first occurrence in the batch of a row not seen before; ``first[i]`` is the batch
+    position of row ``i``'s first occurrence. Compares against the trace (O(B Q))
+    rather than keeping a bitmap of every table row: under ``vmap`` a ``while_loop``
+    selects its whole carry every step, and such a bitmap would dominate that cost.
     """
-    earlier_same = (rows[:, None] == rows[None, :]) & jnp.tril(
-        jnp.ones((rows.size, rows.size), bool), k=-1
-    )
-    seen = jnp.any(rows[:, None] == queried_rows[None, :], axis=1)
-    return (rows >= 0) & ~seen & ~jnp.any(earlier_same, axis=1)
+    first = jnp.argmax(rows[:, None] == rows[None, :], axis=1)
+    seen = jnp.any(rows[:, None] == queried_rows[None, :], axis=1) & (rows >= 0)
+    new = (rows >= 0) & ~seen & (first == jnp.arange(rows.size))
+    return seen, new, first
 
 
 def _best_so_far(values, companion, maximise: bool):
@@ -154,10 +155,12 @@ def run(
         rows = table.rows(archs)
         values = table.at_rows(rows, objective)
         reported = table.at_rows(rows, report)
-        new = _new_in_batch(rows, carry.rows)
+        seen, new, first = _classify_rows(rows, carry.rows)
         position = carry.num_queries + jnp.cumsum(new) - 1
         charged = new & (position < num_queries)
-        known = (rows >= 0) & (~new | charged)
+        known = (
+            seen | charged[first]
+        )  # a repeat within the batch shares its first's fate
         fitness = jnp.where(known, -values if maximise else values, jnp.nan)
         state = strategy.tell(state, archs, fitness)
         slot = jnp.where(charged, position, num_queries)  # out of range -> dropped
