@@ -120,30 +120,28 @@ def fixed_params(dataset: str) -> float:
     return _tables(dataset)[3]
 
 
-def _additive(arch, per_slot, offset):
-    picked = jnp.asarray(per_slot, jnp.float32)[
-        np.arange(NUM_LAYERS), jnp.asarray(arch)
-    ]
-    return jnp.sum(picked, axis=-1) + jnp.float32(offset)
+def _network_total(arch, per_slot: np.ndarray, fixed: float):
+    """``fixed + sum_l per_slot[l, arch[l]]`` for ``arch [..., 22]``."""
+    arch = jnp.asarray(arch)
+    if arch.shape[-1] != NUM_LAYERS:
+        raise ValueError(
+            f"FBNet architectures have {NUM_LAYERS} slots, got {arch.shape}"
+        )
+    picked = jnp.asarray(per_slot, jnp.float32)[np.arange(NUM_LAYERS), arch]
+    return jnp.sum(picked, axis=-1) + jnp.float32(fixed)
 
 
 def fbnet_flops(
     arch: Int[Array, "... 22"], dataset: str = "cifar100"
 ) -> Float[Array, "..."]:
     """FLOPs (multiply-adds, M) of FBNet networks at batch 1. Jittable."""
-    if arch.shape[-1] != NUM_LAYERS:
-        raise ValueError(
-            f"FBNet architectures have {NUM_LAYERS} slots, got {arch.shape}"
-        )
-    return _additive(arch, per_slot_flops(dataset), fixed_flops(dataset))
+    return _network_total(arch, per_slot_flops(dataset), fixed_flops(dataset))
 
 
 def fbnet_params(
     arch: Int[Array, "... 22"], dataset: str = "cifar100"
 ) -> Float[Array, "..."]:
     """Parameters (M) of FBNet networks. Jittable."""
-    if arch.shape[-1] != NUM_LAYERS:
-        raise ValueError(
-            f"FBNet architectures have {NUM_LAYERS} slots, got {arch.shape}"
-        )
-    return _additive(arch, per_slot_params(dataset), fixed_params(dataset))
+    return _network_total(
+        arch, dataset, per_slot_params(dataset), fixed_params(dataset)
+    )
