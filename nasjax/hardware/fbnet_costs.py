@@ -142,6 +142,4 @@ def fbnet_params(
     arch: Int[Array, "... 22"], dataset: str = "cifar100"
 ) -> Float[Array, "..."]:
     """Parameters (M) of FBNet networks. Jittable."""
-    return _network_total(
-        arch, dataset, per_slot_params(dataset), fixed_params(dataset)
-    )
+    return _network_total(arch, per_slot_params(dataset), fixed_params(dataset))
