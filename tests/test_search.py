@@ -198,3 +198,16 @@ def test_archs_missing_from_the_table_cost_nothing(nb201_space, key):
     assert int(result.num_queries) == 40
     assert np.all(np.asarray(table.rows(result.archs)) >= 0)  # only archs in the table
     np.testing.assert_array_equal(result.objective, 1.0)
+
+
+def test_new_keys_and_tables_do_not_retrace(nb201_space, toy_table):
+    strategy = search.regularized_evolution(nb201_space, population_size=8)
+    other_table = jax.tree.map(lambda x: x + 0, toy_table)  # same shapes, new arrays
+
+    @chex.assert_max_traces(n=1)
+    def traced(table, key):
+        return search.run(strategy, table, key, 12, objective="toy/valid_acc")
+
+    jitted = jax.jit(traced)
+    for seed, table in enumerate([toy_table, other_table, toy_table]):
+        jitted(table, jax.random.key(seed))
