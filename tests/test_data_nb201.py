@@ -139,3 +139,17 @@ def test_non_numeric_columns_are_a_data_error(tmp_path, data_folder):
     report = data.check(tmp_path)  # check reports the error rather than raising
     status = {f["name"]: f["status"] for f in report["spaces"]["nb201"]["files"]}
     assert status[nb201_data.TEST_ACC_FILE] == "error"
+
+
+def test_device_column_prefers_the_datasets_own_then_cifar10(nb201_table):
+    assert (
+        data.device_column(nb201_table, "cifar100", "edgegpu")
+        == "cifar10/edgegpu_latency"
+    )
+    assert data.device_column(nb201_table, "cifar10", "gold_6226") == "help/gold_6226"
+    assert (
+        data.device_column(nb201_table, "cifar10", "fpga", "energy")
+        == "cifar10/fpga_energy"
+    )
+    with pytest.raises(ValueError, match="choose from .*raspi4"):
+        data.device_column(nb201_table, "cifar10", "abacus")

@@ -211,3 +211,59 @@ def test_new_keys_and_tables_do_not_retrace(nb201_space, toy_table):
     jitted = jax.jit(traced)
     for seed, table in enumerate([toy_table, other_table, toy_table]):
         jitted(table, jax.random.key(seed))
+
+
+def test_constraint_keeps_every_query_feasible_and_infeasible_ones_free(
+    nb201_space, key, toy_table
+):
+    strategy = search.regularized_evolution(nb201_space, population_size=8)
+    result = search.run(
+        strategy,
+        toy_table,
+        key,
+        30,
+        objective="toy/valid_acc",
+        constraint="toy/latency",
+        limit=3.0,
+    )
+    assert int(result.num_queries) == 30
+    latency = np.asarray(toy_table.query(result.archs, "toy/latency"))
+    assert np.all(latency <= 3.0)
+    # The limit is traced: a vmap over limits compiles once and honours each limit.
+    limits = jnp.array([2.0, 5.0, 9.0])
+    runs = jax.vmap(
+        lambda limit: search.run(
+            strategy,
+            toy_table,
+            key,
+            10,
+            objective="toy/valid_acc",
+            constraint="toy/latency",
+            limit=limit,
+        )
+    )(limits)
+    worst = np.nanmax(np.asarray(toy_table.query(runs.archs, "toy/latency")), axis=1)
+    assert np.all(worst <= np.asarray(limits))
+
+
+def test_multi_objective_strategies_are_told_minimised_vectors(key, toy_table):
+    batches = jnp.asarray([[[0] * 6, [1] * 6]], jnp.int32)
+
+    def tell(state, archs, fitness):
+        return state.at[:].set(fitness)
+
+    strategy = Strategy(
+        init=lambda k: jnp.zeros((2, 2)),
+        ask=lambda k, s: (batches[0], s),
+        tell=tell,
+        batch_size=2,
+        name="two",
+        num_objectives=2,
+    )
+    columns = ("toy/valid_acc", "toy/latency")
+    result = search.run(strategy, toy_table, key, 2, objective=columns)
+    expected = toy_table.query_many(batches[0], columns) * jnp.array([-1.0, 1.0])
+    np.testing.assert_array_equal(result.state, expected)
+    assert result.objective.shape == (2, 2)
+    with pytest.raises(ValueError, match="optimises 2 objective"):
+        search.run(strategy, toy_table, key, 2, objective="toy/valid_acc")

@@ -230,3 +230,37 @@ def check(data: str | os.PathLike | None = None) -> dict:
                 }
         report["spaces"][space] = summary
     return report
+
+
+def device_column(
+    table: Table, dataset: str, device: str, metric: str = "latency"
+) -> str:
+    """The column of ``device``'s ``metric`` to use with ``dataset``.
+
+    Prefers the dataset's own HW-NAS-Bench column (``cifar100/edgegpu_latency``, with
+    the full HW-NAS-Bench pickle), then the CIFAR-10 one that the project's data folder
+    has for every NAS-Bench-201 device, then a HELP / LatBench device of that name.
+
+    Raises:
+        ValueError: no such column; the message lists the devices the table has.
+    """
+    dataset = "cifar10" if dataset == "cifar10-valid" else dataset
+    candidates = (
+        f"{dataset}/{device}_{metric}",
+        f"cifar10/{device}_{metric}",
+        f"help/{device}",
+        f"latbench/{device}_{metric}",
+    )
+    for name in candidates:
+        if name in table.columns:
+            return name
+    suffix = f"_{metric}"
+    devices = sorted(
+        {
+            c.split("/", 1)[1].removesuffix(suffix)
+            for c in table.columns
+            if c.endswith(suffix)
+        }
+        | {c.split("/", 1)[1] for c in table.columns if c.startswith("help/")}
+    )
+    raise ValueError(f"unknown device {device!r} for {metric}; choose from {devices}")

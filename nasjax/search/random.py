@@ -15,8 +15,13 @@ class RandomState(NamedTuple):
     step: Int[Array, ""]
 
 
-def random_search(space: SearchSpace, *, batch_size: int = 16) -> Strategy:
-    """Uniform random sampling of valid architectures (no memory but a step count)."""
+def random_search(
+    space: SearchSpace, *, batch_size: int = 16, num_objectives: int = 1
+) -> Strategy:
+    """Uniform random sampling of valid architectures (no memory but a step count).
+
+    ``num_objectives > 1`` makes it a multi-objective baseline (it ignores fitness).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
 
@@ -31,4 +36,4 @@ def random_search(space: SearchSpace, *, batch_size: int = 16) -> Strategy:
         del archs, fitness
         return RandomState(step=state.step + 1)
 
-    return Strategy(init, ask, tell, batch_size, "random")
+    return Strategy(init, ask, tell, batch_size, "random", num_objectives)

@@ -2,9 +2,10 @@
 
 A :class:`Strategy` is a tuple of pure functions over a state pytree (as in evosax):
 ``init(key) -> state``, ``ask(key, state) -> (archs [B, S], state)`` and
-``tell(state, archs [B, S], fitness [B]) -> state``. Fitness is minimised; NaN marks an
-architecture that was not evaluated (see :func:`run`). Build a strategy once: it is a
-static argument, and a new one recompiles.
+``tell(state, archs [B, S], fitness) -> state`` with ``fitness [B]`` (one objective)
+or ``[B, M]`` (``M = num_objectives``). Fitness is minimised; NaN marks an
+architecture that was not evaluated and +inf one that violates the constraint (see
+:func:`run`). Build a strategy once: it is a static argument, and a new one recompiles.
 
 :func:`run` drives a strategy against a :class:`~nasjax.data.Table` inside one jitted
 ``lax.while_loop`` until it has made ``num_queries`` *unique* queries (a re-query of an
@@ -28,13 +29,14 @@ State = Any
 
 
 class Strategy(NamedTuple):
-    """A search strategy: pure ``init``/``ask``/``tell`` and a static batch size."""
+    """A search strategy: pure ``init``/``ask``/``tell`` and static sizes."""
 
     init: Callable[[PRNGKeyArray], State]
     ask: Callable[[PRNGKeyArray, State], tuple[Int[Array, "B S"], State]]
-    tell: Callable[[State, Int[Array, "B S"], Float[Array, "B"]], State]
+    tell: Callable[[State, Int[Array, "B S"], Array], State]
     batch_size: int
     name: str
+    num_objectives: int = 1  # 1: told fitness [B]; M > 1: told fitness [B, M]
 
 
 class SearchResult(NamedTuple):
@@ -45,9 +47,10 @@ class SearchResult(NamedTuple):
     """
 
     archs: Int[Array, "Q S"]  # the queried architectures
-    objective: Float[Array, "Q"]  # the searched column (e.g. validation accuracy)
+    objective: Array  # Float[Q]: the searched column; Float[Q, M] for M columns
     report: Float[Array, "Q"]  # the reported column (e.g. test accuracy)
-    best_objective: Float[Array, "Q"]  # best objective so far ("best by validation")
+    best_objective: Float[Array, "Q"]  # best (first) objective so far, "by validation"
+
     best_objective_report: Float[Array, "Q"]  # report value of that best-by-objective
     best_report: Float[Array, "Q"]  # best report so far (the oracle curve)
     num_queries: Int[Array, ""]  # unique queries made
@@ -59,7 +62,7 @@ class _Carry(NamedTuple):
     key: PRNGKeyArray
     state: State
     archs: Int[Array, "Q S"]
-    objective: Float[Array, "Q"]
+    objective: Float[Array, "Q M"]
     report: Float[Array, "Q"]
     rows: Int[Array, "Q"]  # table row of each query, -1 = not yet made
     num_queries: Int[Array, ""]
@@ -104,7 +107,14 @@ def _best_so_far(values, companion, maximise: bool):
 
 @functools.partial(
     jax.jit,
-    static_argnames=("strategy", "num_queries", "objective", "report", "max_steps"),
+    static_argnames=(
+        "strategy",
+        "num_queries",
+        "objective",
+        "report",
+        "constraint",
+        "max_steps",
+    ),
 )
 def run(
     strategy: Strategy,
@@ -112,8 +122,10 @@ def run(
     key: PRNGKeyArray,
     num_queries: int,
     *,
-    objective: str,
+    objective: str | tuple[str, ...],
     report: str | None = None,
+    constraint: str | None = None,
+    limit: float | Array = jnp.inf,
     max_steps: int | None = None,
 ) -> SearchResult:
     """Runs ``strategy`` until ``num_queries`` unique architectures were queried.
@@ -124,14 +136,21 @@ def run(
     fitness. Re-queries are free and told their value; new architectures beyond the
     budget, and architectures missing from the table, are told NaN and not recorded.
 
+    With a ``constraint`` column, an architecture whose value is over ``limit`` (under
+    it for an accuracy column), or unknown, is infeasible: it is told +inf, costs no
+    query and is not recorded, as a cost looked up in a table costs no training.
+
     Args:
         strategy: the strategy (static).
         table: the benchmark table (a pytree argument, not baked in).
         key: PRNG key.
         num_queries: ``Q``, the query budget (static).
-        objective: the column the strategy optimises (static); fitness is its value,
-            negated when higher is better.
-        report: the column reported alongside (static), default ``objective``.
+        objective: the column the strategy optimises, or a tuple of ``M`` columns for
+            a multi-objective strategy (static); fitness is each value, negated when
+            higher is better. The curves of the result follow the first.
+        report: the column reported alongside (static), default the first objective.
+        constraint: a column that must stay within ``limit`` (static), or None.
+        limit: the constraint's bound; traced, so a vmap over limits compiles once.
         max_steps: cap on ask/tell rounds (static); default ``10 * ceil(Q / B) + 100``.
 
     Returns:
@@ -139,8 +158,15 @@ def run(
     """
     if table.num_rows == 0:
         raise ValueError("run needs a table with rows (architectures to look up)")
-    report = objective if report is None else report
-    maximise = higher_is_better(objective)
+    objectives = (objective,) if isinstance(objective, str) else tuple(objective)
+    if len(objectives) != strategy.num_objectives:
+        raise ValueError(
+            f"strategy {strategy.name!r} optimises {strategy.num_objectives} "
+            f"objective(s), got {len(objectives)}: {objectives}"
+        )
+    report = objectives[0] if report is None else report
+    maximise = higher_is_better(objectives[0])
+    signs = jnp.array([-1.0 if higher_is_better(c) else 1.0 for c in objectives])
     batch = strategy.batch_size
     if max_steps is None:
         max_steps = 10 * -(-num_queries // batch) + 100
@@ -153,15 +179,18 @@ def run(
         key, ask_key = jax.random.split(carry.key)
         archs, state = strategy.ask(ask_key, carry.state)
         rows = table.rows(archs)
-        values = table.at_rows(rows, objective)
+        values = jnp.stack([table.at_rows(rows, c) for c in objectives], axis=-1)
         reported = table.at_rows(rows, report)
         seen, new, first = _classify_rows(rows, carry.rows)
+        infeasible = (rows >= 0) & ~_feasible(table, rows, constraint, limit)
+        new = new & ~infeasible
         position = carry.num_queries + jnp.cumsum(new) - 1
         charged = new & (position < num_queries)
-        known = (
-            seen | charged[first]
-        )  # a repeat within the batch shares its first's fate
-        fitness = jnp.where(known, -values if maximise else values, jnp.nan)
+        known = seen | charged[first]  # a repeat in the batch shares its first's fate
+        fitness = jnp.where(known[:, None], signs * values, jnp.nan)
+        fitness = jnp.where(infeasible[:, None], jnp.inf, fitness)
+        if strategy.num_objectives == 1:
+            fitness = fitness[:, 0]
         state = strategy.tell(state, archs, fitness)
         slot = jnp.where(charged, position, num_queries)  # out of range -> dropped
         return _Carry(
@@ -177,6 +206,7 @@ def run(
 
     init_key, loop_key = jax.random.split(key)
     empty = jnp.full((num_queries,), jnp.nan, jnp.float32)
+    empty_objectives = jnp.full((num_queries, len(objectives)), jnp.nan, jnp.float32)
     carry = jax.lax.while_loop(
         cond,
         body,
@@ -184,7 +214,7 @@ def run(
             key=loop_key,
             state=strategy.init(init_key),
             archs=jnp.full((num_queries, num_slots), -1, jnp.int32),
-            objective=empty,
+            objective=empty_objectives,
             report=empty,
             rows=jnp.full((num_queries,), -1, jnp.int32),
             num_queries=jnp.int32(0),
@@ -192,12 +222,14 @@ def run(
         ),
     )
     best_objective, best_objective_report = _best_so_far(
-        carry.objective, carry.report, maximise
+        carry.objective[:, 0], carry.report, maximise
     )
     best_report, _ = _best_so_far(carry.report, carry.report, higher_is_better(report))
     return SearchResult(
         archs=carry.archs,
-        objective=carry.objective,
+        objective=carry.objective[:, 0]
+        if isinstance(objective, str)
+        else carry.objective,
         report=carry.report,
         best_objective=best_objective,
         best_objective_report=best_objective_report,
@@ -206,6 +238,16 @@ def run(
         num_steps=carry.num_steps,
         state=carry.state,
     )
+
+
+def _feasible(table: Table, rows, constraint: str | None, limit) -> Array:
+    """Which rows satisfy ``constraint`` within ``limit`` (all when there is none)."""
+    if constraint is None:
+        return jnp.ones(rows.shape, bool)
+    values = table.at_rows(rows, constraint)
+    if higher_is_better(constraint):
+        return values >= limit
+    return values <= limit  # NaN (unknown cost) compares False: infeasible
 
 
 def run_seeds(
