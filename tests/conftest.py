@@ -16,7 +16,7 @@ def key():
     return jax.random.key(0)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def nb201_space():
     return spaces.nb201()
 

@@ -14,7 +14,10 @@ TRANSFORMS = [pytest.param(lambda f: f, id="eager"), pytest.param(jax.jit, id="j
 SMALL = {
     "random": {"batch_size": 4},
     "rea": {"population_size": 8, "tournament_size": 3, "batch_size": 2},
+    "nsga2": {"population_size": 8, "batch_size": 4},
+    "mo-rea": {"population_size": 8, "tournament_size": 3, "batch_size": 2},
 }
+MULTI = ("toy/valid_acc", "toy/latency")
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +46,36 @@ def strategy(request, nb201_space):
     return search.get(request.param)(nb201_space, **SMALL[request.param])
 
 
+def objectives_of(strategy, first="toy/valid_acc"):
+    """The objective argument for ``strategy``: one column, or ``first`` + latency."""
+    if strategy.num_objectives == 1:
+        return first
+    return (first, "toy/valid_acc" if first == "toy/latency" else "toy/latency")
+
+
+def first_objective(result):
+    return np.asarray(result.objective).reshape(result.objective.shape[0], -1)[:, 0]
+
+
 def run(strategy, table, key, num_queries=20, **kwargs):
+    first = kwargs.pop("objective", "toy/valid_acc")
     return search.run(
         strategy,
         table,
         key,
         num_queries,
-        objective=kwargs.pop("objective", "toy/valid_acc"),
+        objective=objectives_of(strategy, first),
         report="toy/test_acc",
         **kwargs,
     )
+
+
+def toy_fitness(strategy, table, archs):
+    """Minimised fitness of ``archs`` with the shape ``strategy`` is told."""
+    columns = objectives_of(strategy)
+    if isinstance(columns, str):
+        return -table.query(archs, columns)
+    return table.query_many(archs, columns) * jnp.array([-1.0, 1.0])
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -61,9 +84,10 @@ def test_ask_tell_keeps_state_shapes(transform, strategy, key, nb201_space):
     archs, state = transform(strategy.ask)(key, state)
     chex.assert_shape(archs, (strategy.batch_size, nb201_space.num_slots))
     assert bool(jnp.all(nb201_space.is_valid(archs)))
-    fitness = (
-        jnp.full(strategy.batch_size, jnp.nan).at[0].set(1.0)
-    )  # NaN = not evaluated
+    shape = (strategy.batch_size,)
+    if strategy.num_objectives > 1:
+        shape += (strategy.num_objectives,)
+    fitness = jnp.full(shape, jnp.nan).at[0].set(1.0)  # NaN = not evaluated
     new_state = transform(strategy.tell)(state, archs, fitness)
     chex.assert_trees_all_equal_shapes_and_dtypes(new_state, state)
     assert all(
@@ -76,7 +100,7 @@ def test_ask_tell_keeps_state_shapes(transform, strategy, key, nb201_space):
 def test_ask_tell_under_scan(strategy, key, toy_table):
     def step(state, key):
         archs, state = strategy.ask(key, state)
-        fitness = -toy_table.query(archs, "toy/valid_acc")
+        fitness = toy_fitness(strategy, toy_table, archs)
         return strategy.tell(state, archs, fitness), fitness.min()
 
     state, best = jax.jit(
@@ -91,15 +115,19 @@ def test_run_makes_exactly_the_budget_of_unique_queries(strategy, key, toy_table
     assert int(result.num_queries) == 30
     archs = np.asarray(result.archs)
     assert len(np.unique(archs, axis=0)) == 30 and np.all(archs >= 0)
-    np.testing.assert_array_equal(
-        result.objective, toy_table.query(archs, "toy/valid_acc")
+    columns = objectives_of(strategy)
+    expected = (
+        toy_table.query(archs, columns)
+        if isinstance(columns, str)
+        else toy_table.query_many(archs, columns)
     )
+    np.testing.assert_array_equal(result.objective, expected)
     np.testing.assert_array_equal(result.report, toy_table.query(archs, "toy/test_acc"))
 
 
 def test_curves_are_running_bests(strategy, key, toy_table):
     result = run(strategy, toy_table, key, num_queries=25)
-    objective, report = np.asarray(result.objective), np.asarray(result.report)
+    objective, report = first_objective(result), np.asarray(result.report)
     np.testing.assert_array_equal(
         result.best_objective, np.maximum.accumulate(objective)
     )
@@ -111,14 +139,19 @@ def test_curves_are_running_bests(strategy, key, toy_table):
 def test_minimised_objective_takes_running_minimum(strategy, key, toy_table):
     result = run(strategy, toy_table, key, num_queries=15, objective="toy/latency")
     np.testing.assert_array_equal(
-        result.best_objective, np.minimum.accumulate(np.asarray(result.objective))
+        result.best_objective, np.minimum.accumulate(first_objective(result))
     )
 
 
 def test_vmap_equals_each_key_alone_and_is_deterministic(strategy, key, toy_table):
     keys = jax.random.split(key, 3)
     batched = search.run_seeds(
-        strategy, toy_table, keys, 20, objective="toy/valid_acc", report="toy/test_acc"
+        strategy,
+        toy_table,
+        keys,
+        20,
+        objective=objectives_of(strategy),
+        report="toy/test_acc",
     )
     for i in range(3):
         alone = run(strategy, toy_table, keys[i])

@@ -1,11 +1,22 @@
 """Search strategies (pure ``init/ask/tell``) and the loop that runs them."""
 
-from nasjax.search.evolution import EvolutionState, regularized_evolution
+from nasjax.search.evolution import (
+    EvolutionState,
+    multi_objective_evolution,
+    regularized_evolution,
+)
+from nasjax.search.nsga2 import NSGA2State, nsga2
 from nasjax.search.random import RandomState, random_search
 from nasjax.search.strategy import SearchResult, Strategy, run, run_seeds
 
 # Every strategy factory by CLI name; each takes (space, **options).
-ALL = {"random": random_search, "rea": regularized_evolution}
+ALL = {
+    "random": random_search,
+    "rea": regularized_evolution,
+    "nsga2": nsga2,
+    "mo-rea": multi_objective_evolution,
+}
+MULTI_OBJECTIVE = ("nsga2", "mo-rea")  # factories taking num_objectives >= 2
 
 
 def get(name: str):
@@ -18,10 +29,14 @@ def get(name: str):
 __all__ = [
     "ALL",
     "EvolutionState",
+    "MULTI_OBJECTIVE",
+    "NSGA2State",
     "RandomState",
     "SearchResult",
     "Strategy",
     "get",
+    "multi_objective_evolution",
+    "nsga2",
     "random_search",
     "regularized_evolution",
     "run",

@@ -5,6 +5,10 @@ Until it is full, ``ask`` samples at random; then each child is a one-edit mutat
 the fittest of ``tournament_size`` members drawn at random, and ``tell`` replaces the
 oldest members. NATS-Bench runs it on NAS-Bench-201 with population 10, sample 3 and
 one child per round, the defaults here.
+
+With ``num_objectives = M > 1`` (multi-objective REA) fitness is ``[B, M]`` and the
+tournament picks the member of best Pareto rank within the population, then the
+largest crowding distance (as NSGA-II's selection).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from nasjax.search.nsga2 import selection_key
 from nasjax.search.strategy import Strategy
 from nasjax.spaces._base import SearchSpace
 
 
 class EvolutionState(NamedTuple):
     population: Int[Array, "P S"]
-    fitness: Float[Array, "P"]  # +inf = empty slot or not evaluated
+    fitness: Float[Array, "P ..."]  # [P] or [P, M]; +inf: empty, not evaluated
     birth: Int[Array, "P"]  # round of insertion; -1 = empty
     step: Int[Array, ""]
 
@@ -33,8 +38,9 @@ def regularized_evolution(
     population_size: int = 10,
     tournament_size: int = 3,
     batch_size: int = 1,
+    num_objectives: int = 1,
 ) -> Strategy:
-    """Regularized evolution over ``space``; fitness is minimised."""
+    """Regularized evolution over ``space``; fitness ``[B]`` or ``[B, M]`` (min)."""
     if not 1 <= tournament_size <= population_size:
         raise ValueError(
             f"tournament_size must be in 1..population_size={population_size}, "
@@ -45,11 +51,14 @@ def regularized_evolution(
             f"batch_size must be in 1..{population_size}, got {batch_size}"
         )
 
+    def fitness_shape(rows):
+        return (rows,) if num_objectives == 1 else (rows, num_objectives)
+
     def init(key):
         del key
         return EvolutionState(
             population=jnp.zeros((population_size, space.num_slots), jnp.int32),
-            fitness=jnp.full((population_size,), jnp.inf),
+            fitness=jnp.full(fitness_shape(population_size), jnp.inf),
             birth=jnp.full((population_size,), -1, jnp.int32),
             step=jnp.int32(0),
         )
@@ -57,12 +66,17 @@ def regularized_evolution(
     def ask(key, state):
         sample_key, pick_key, mutate_key = jax.random.split(key, 3)
         filled = jnp.sum(state.birth >= 0)
+        if num_objectives == 1:
+            score = state.fitness
+        else:
+            valid = jnp.all(jnp.isfinite(state.fitness), axis=-1)
+            score = selection_key(state.fitness, valid)[2]
 
         def tournament(key):
             members = jax.random.choice(
                 key, population_size, (tournament_size,), replace=False
             )
-            return state.population[members[jnp.argmin(state.fitness[members])]]
+            return state.population[members[jnp.argmin(score[members])]]
 
         parents = jax.vmap(tournament)(jax.random.split(pick_key, batch_size))
         children = jax.vmap(space.mutate)(
@@ -75,7 +89,7 @@ def regularized_evolution(
 
     def tell(state, archs, fitness):
         chex.assert_shape(archs, (batch_size, space.num_slots))
-        chex.assert_shape(fitness, (batch_size,))
+        chex.assert_shape(fitness, fitness_shape(batch_size))
         fitness = jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
         oldest = jnp.argsort(state.birth)[:batch_size]
         return EvolutionState(
@@ -85,4 +99,14 @@ def regularized_evolution(
             step=state.step + 1,
         )
 
-    return Strategy(init, ask, tell, batch_size, "rea")
+    name = "rea" if num_objectives == 1 else "mo-rea"
+    return Strategy(init, ask, tell, batch_size, name, num_objectives)
+
+
+def multi_objective_evolution(
+    space: SearchSpace, *, num_objectives: int = 2, **options
+) -> Strategy:
+    """Regularized evolution with a Pareto tournament over ``num_objectives >= 2``."""
+    if num_objectives < 2:
+        raise ValueError(f"need >= 2 objectives, got {num_objectives}")
+    return regularized_evolution(space, num_objectives=num_objectives, **options)

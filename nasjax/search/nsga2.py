@@ -1,0 +1,135 @@
+"""NSGA-II (Deb et al., IEEE TEC 2002) as an ask/tell strategy over ``M`` objectives.
+
+Each round asks ``batch_size`` children: two binary tournaments on (Pareto rank, then
+crowding distance) pick the parents, uniform crossover mixes them and a one-edit
+mutation follows. ``tell`` pools the population with the evaluated children and keeps
+the best ``population_size`` by non-dominated sorting and crowding (environmental
+selection). Until the first population is evaluated, ``ask`` samples at random.
+``batch_size = population_size`` (the default) is the generational algorithm; smaller
+batches give the steady-state variant. Fitness ``[B, M]`` is minimised; NaN or +inf
+rows (not evaluated, infeasible) never enter the population while valid ones can.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+from nasjax import pareto
+from nasjax.search.strategy import Strategy
+from nasjax.spaces._base import SearchSpace
+
+
+class NSGA2State(NamedTuple):
+    population: Int[Array, "P S"]
+    fitness: Float[Array, "P M"]  # +inf rows: empty slots
+    rank: Int[Array, "P"]  # Pareto rank within the population (0 = front)
+    crowding: Float[Array, "P"]  # crowding distance within its front
+    step: Int[Array, ""]
+
+
+def selection_key(
+    fitness: Float[Array, "P M"], valid: Bool[Array, "P"]
+) -> tuple[Int[Array, "P"], Float[Array, "P"], Float[Array, "P"]]:
+    """Pareto rank, crowding distance and one scalar to minimise that orders by both.
+
+    The scalar is ``rank + 0.5 / (1 + crowding)``: any lower rank wins, then a larger
+    crowding distance; invalid points sort last.
+    """
+    rank = pareto.pareto_ranks(fitness, valid)
+    crowding = pareto.crowding_distance(fitness, rank, valid)
+    spread = jnp.where(
+        jnp.isposinf(crowding), 0.0, 0.5 / (1.0 + jnp.maximum(crowding, 0.0))
+    )
+    key = jnp.where(valid, rank + spread, jnp.inf)
+    return rank, crowding, key
+
+
+def _is_valid_fitness(fitness: Float[Array, "P M"]) -> Bool[Array, "P"]:
+    return jnp.all(jnp.isfinite(fitness), axis=-1)
+
+
+def nsga2(
+    space: SearchSpace,
+    *,
+    num_objectives: int = 2,
+    population_size: int = 20,
+    batch_size: int | None = None,
+    crossover_rate: float = 0.9,
+) -> Strategy:
+    """NSGA-II over ``space`` for ``num_objectives`` minimised objectives."""
+    batch_size = population_size if batch_size is None else batch_size
+    if population_size < 2 or not 1 <= batch_size <= population_size:
+        raise ValueError(
+            f"need population_size >= 2 and batch_size in 1..population_size, got "
+            f"{population_size} and {batch_size}"
+        )
+    if num_objectives < 2:
+        raise ValueError(f"NSGA-II needs >= 2 objectives, got {num_objectives}")
+
+    def init(key):
+        del key
+        return NSGA2State(
+            population=jnp.zeros((population_size, space.num_slots), jnp.int32),
+            fitness=jnp.full((population_size, num_objectives), jnp.inf),
+            rank=jnp.full((population_size,), population_size, jnp.int32),
+            crowding=jnp.zeros((population_size,)),
+            step=jnp.int32(0),
+        )
+
+    def ask(key, state):
+        sample_key, pick_key, cross_key, coin_key, mutate_key = jax.random.split(key, 5)
+        _, _, order = selection_key(state.fitness, _is_valid_fitness(state.fitness))
+
+        def binary_tournament(key):
+            a, b = jax.random.randint(key, (2,), 0, population_size)
+            return jnp.where(order[a] <= order[b], a, b)
+
+        parents = jax.vmap(binary_tournament)(
+            jax.random.split(pick_key, 2 * batch_size)
+        ).reshape(batch_size, 2)
+        mothers, fathers = (
+            state.population[parents[:, 0]],
+            state.population[parents[:, 1]],
+        )
+        mixed = jax.vmap(space.crossover)(
+            jax.random.split(cross_key, batch_size), mothers, fathers
+        )
+        crossed = jax.random.bernoulli(coin_key, crossover_rate, (batch_size, 1))
+        children = jax.vmap(space.mutate)(
+            jax.random.split(mutate_key, batch_size), jnp.where(crossed, mixed, mothers)
+        )
+        warm = jnp.any(_is_valid_fitness(state.fitness))
+        return jnp.where(warm, children, space.sample(sample_key, batch_size)), state
+
+    def tell(state, archs, fitness):
+        chex.assert_shape(archs, (batch_size, space.num_slots))
+        chex.assert_shape(fitness, (batch_size, num_objectives))
+        fitness = jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
+        # A child equal to a member or to an earlier child adds nothing: drop it.
+        same_as_member = jnp.any(
+            jnp.all(archs[:, None] == state.population[None], axis=-1)
+            & _is_valid_fitness(state.fitness)[None],
+            axis=1,
+        )
+        same_as_earlier = jnp.any(
+            jnp.all(archs[:, None] == archs[None], axis=-1)
+            & jnp.tril(jnp.ones((batch_size, batch_size), bool), k=-1),
+            axis=1,
+        )
+        fitness = jnp.where(
+            (same_as_member | same_as_earlier)[:, None], jnp.inf, fitness
+        )
+        pool = jnp.concatenate([state.population, archs])
+        pool_fitness = jnp.concatenate([state.fitness, fitness])
+        _, _, order = selection_key(pool_fitness, _is_valid_fitness(pool_fitness))
+        keep = jnp.argsort(order)[:population_size]
+        population, kept = pool[keep], pool_fitness[keep]
+        rank, crowding, _ = selection_key(kept, _is_valid_fitness(kept))
+        return NSGA2State(population, kept, rank, crowding, state.step + 1)
+
+    return Strategy(init, ask, tell, batch_size, "nsga2", num_objectives)
