@@ -13,11 +13,12 @@ import json
 import os
 import pathlib
 import sys
-import tempfile
 import threading
 import time
 
 import numpy as np
+
+from nasjax._io import write_atomic
 
 EXIT_USAGE = 2
 
@@ -71,15 +72,6 @@ def progress(message: str, *, enabled: bool = True):
         elapsed = time.perf_counter() - start
         end = "\r" if interactive else ""
         sys.stderr.write(f"{end}{message}: {status} after {elapsed:.1f}s\n")
-
-
-def write_atomic(path: pathlib.Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(data)
-        temporary = f.name
-    os.replace(temporary, path)
 
 
 # ------------------------------------------------------------------ data check
@@ -236,6 +228,62 @@ def _plot_curves(output: dict, path: pathlib.Path) -> None:
     os.replace(temporary, path)
 
 
+# ----------------------------------------------------------------------- sweep
+def _sweep(args) -> int:
+    from nasjax import data, sweep
+
+    out = pathlib.Path(args.out)
+    if args.summary:
+        table = sweep.summarise(out)
+        if args.json:
+            records = sweep.load_store(out)
+            print(json.dumps({"out": str(out), "configs": len(records)}))
+        else:
+            print(table, end="")
+            print(f"wrote {out / 'summary.md'}, hypervolume.png and fronts.png")
+        return 0
+    spec = {} if args.spec is None else sweep.load_spec(args.spec).to_dict()
+    lists = ("strategies", "datasets", "devices", "objectives")
+    for name in lists + ("space", "seeds", "seed", "queries", "batch_size", "hv_every"):
+        value = getattr(args, name)
+        if value is not None:
+            spec[name] = [v for v in value.split(",") if v] if name in lists else value
+    if args.limits is not None:
+        try:
+            spec["limits"] = [
+                None if v.lower() == "none" else float(v)
+                for v in args.limits.split(",")
+            ]
+        except ValueError:
+            _fail(f"--limits takes numbers or 'none', comma-separated: {args.limits!r}")
+    spec = sweep.SweepSpec.from_dict(spec)
+    configs = spec.configs()
+    with progress("loading the benchmark table", enabled=not args.json):
+        table = data.load_table(spec.space, args.data)
+
+    def note(message):
+        if not args.json:
+            sys.stderr.write(message + "\n")
+
+    statuses = sweep.run_sweep(
+        spec,
+        out,
+        table=table,
+        progress=lambda message: progress(message, enabled=not args.json),
+        skipped=note,
+    )
+    ran = sum(s["status"] == "ran" for s in statuses)
+    if args.json:
+        print(json.dumps({"out": str(out), "configs": statuses}))
+    else:
+        print(
+            f"{len(configs)} configurations: {ran} ran, {len(configs) - ran} already "
+            f"in {out / sweep.CONFIGS_DIR}; `nasjax sweep --summary --out {out}` "
+            "tabulates them"
+        )
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from nasjax import data, search
@@ -262,7 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--space", default="nb201", choices=sorted(data.SEARCH_COLUMNS))
     run.add_argument("--dataset", default="cifar10", choices=datasets)
-    run.add_argument("--strategy", default="rea", choices=sorted(search.ALL))
+    run.add_argument(
+        "--strategy",
+        default="rea",
+        choices=sorted(set(search.ALL) - set(search.MULTI_OBJECTIVE)),
+    )
     run.add_argument("--queries", type=int, default=100, help="unique queries per seed")
     run.add_argument("--seeds", type=int, default=10, help="seeds, vmapped in one call")
     run.add_argument("--seed", type=int, default=0, help="base PRNG seed")
@@ -271,6 +323,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
     run.add_argument("--json", action="store_true", help="machine-readable output")
     run.set_defaults(handler=_search)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="a stored, resumable grid of searches (strategies x datasets x devices "
+        "x limits); --summary tabulates and plots it",
+    )
+    sweep.add_argument("--spec", help="JSON file with the keys below (flags override)")
+    sweep.add_argument("--space", choices=sorted(data.SEARCH_COLUMNS))
+    sweep.add_argument("--strategies", help=f"comma-separated: {sorted(search.ALL)}")
+    sweep.add_argument("--datasets", help=f"comma-separated: {datasets}")
+    sweep.add_argument("--devices", help="comma-separated devices, e.g. edgegpu,raspi4")
+    sweep.add_argument("--limits", help="comma-separated latency limits (ms) or none")
+    sweep.add_argument("--objectives", help="comma-separated columns (override)")
+    sweep.add_argument("--seeds", type=int, help="seeds per configuration")
+    sweep.add_argument("--seed", type=int, help="base PRNG seed")
+    sweep.add_argument("--queries", type=int, help="unique queries per seed")
+    sweep.add_argument("--batch-size", type=int, help="architectures asked per round")
+    sweep.add_argument("--hv-every", type=int, help="queries between HV points")
+    sweep.add_argument("--summary", action="store_true", help="tabulate the store")
+    sweep.add_argument("--out", required=True, help="sweep folder (the store)")
+    sweep.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
+    sweep.add_argument("--json", action="store_true", help="machine-readable output")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 
