@@ -42,11 +42,11 @@ import numpy as np
 from nasjax import data, metrics, pareto, search, spaces
 from nasjax._io import write_atomic
 from nasjax.sweep import (
-    _hypervolume_curves,
-    _lookup,
-    _non_dominated,
-    _normalise,
-    _ranges,
+    hypervolume_curves,
+    lookup_values,
+    non_dominated_per_seed,
+    normalise_values,
+    objective_ranges,
 )
 
 NB201_DEVICES = ("edgegpu", "edgetpu", "raspi4", "pixel3", "eyeriss", "fpga")
@@ -281,7 +281,7 @@ def device_specific(config, table, space, keys) -> str:
             constraint=column,
             limit=limit,
         )
-        found.append(_lookup(table, np.asarray(result.archs), lookup))
+        found.append(lookup_values(table, np.asarray(result.archs), lookup))
         log(
             f"(b) REA under {column} <= {limit:.3f} ms: "
             f"{time.perf_counter() - start:.1f}s"
@@ -416,9 +416,9 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
     rows, fronts, curves_of, table_hvs = [], {}, {}, {}
     for device in config.hv_devices:
         columns = (config.hv_accuracy, data.device_column(table, "cifar10", device))
-        best, worst = _ranges(table, columns)
+        best, worst = objective_ranges(table, columns)
         _, exact = pareto.table_front(table, columns)
-        exact_points = _normalise(np.asarray(exact, np.float64), best, worst)
+        exact_points = normalise_values(np.asarray(exact, np.float64), best, worst)
         table_hv = float(
             pareto.hypervolume_2d(
                 jnp.asarray(exact_points, jnp.float32),
@@ -437,12 +437,12 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
                 objective=columns,
                 report="cifar10/test_acc",
             )
-            raw = _lookup(table, np.asarray(result.archs), columns)  # [R, Q, 2]
+            raw = lookup_values(table, np.asarray(result.archs), columns)  # [R, Q, 2]
             valid = np.all(np.isfinite(raw), axis=-1)
-            points = np.where(valid[..., None], _normalise(raw, best, worst), 1.0)
+            points = np.where(valid[..., None], normalise_values(raw, best, worst), 1.0)
             points, valid = jnp.asarray(points, jnp.float32), jnp.asarray(valid)
-            curves = np.asarray(_hypervolume_curves(points, valid, jnp.asarray(ends)))
-            front_mask = np.asarray(_non_dominated(points, valid))
+            curves = np.asarray(hypervolume_curves(points, valid, jnp.asarray(ends)))
+            front_mask = np.asarray(non_dominated_per_seed(points, valid))
             curves_of[device, name] = curves
             fronts[device, name] = raw[0][front_mask[0]]
             rows.append(

@@ -491,7 +491,7 @@ def run_sharded(
 
 
 @jax.jit
-def _hypervolume_curves(
+def hypervolume_curves(
     points: Float[Array, "R Q M"], valid: Bool[Array, "R Q"], ends: Array
 ) -> Float[Array, "R T"]:
     """HV (reference 1) of the first ``ends[t]`` points of each seed. Jittable."""
@@ -509,7 +509,8 @@ def _hypervolume_curves(
 
 
 @jax.jit
-def _non_dominated(points, valid):
+def non_dominated_per_seed(points, valid):
+    """``[R, Q]``: which valid points of each seed none of its others dominates."""
     from nasjax import pareto
 
     return jax.vmap(pareto.non_dominated)(points, valid)
@@ -520,12 +521,16 @@ def _query_many(table: Table, archs, columns: tuple[str, ...]):
     return table.query_many(archs, columns)
 
 
-def _lookup(table: Table, archs: np.ndarray, columns: Sequence[str]) -> np.ndarray:
+def lookup_values(
+    table: Table, archs: np.ndarray, columns: Sequence[str]
+) -> np.ndarray:
     """``[R, Q, M]`` values of ``columns`` for recorded ``archs`` (NaN for -1)."""
     return np.asarray(_query_many(table, jnp.asarray(archs), tuple(columns)))
 
 
-def _ranges(table: Table, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def objective_ranges(
+    table: Table, columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Best and worst value per column over rows where every column is known."""
     values = np.stack(
         [np.asarray(table.values(c), dtype=np.float64) for c in columns], axis=-1
@@ -537,7 +542,10 @@ def _ranges(table: Table, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarra
     return best, worst
 
 
-def _normalise(values: np.ndarray, best: np.ndarray, worst: np.ndarray) -> np.ndarray:
+def normalise_values(
+    values: np.ndarray, best: np.ndarray, worst: np.ndarray
+) -> np.ndarray:
+    """Maps ``best`` to 0 and ``worst`` to 1 per column (a constant column: shifted)."""
     return (values - best) / np.where(worst == best, 1.0, worst - best)
 
 
@@ -619,7 +627,7 @@ def run_config(
         "hypervolume": None,
     }
     if plan_.constraint is not None:
-        bound = _lookup(table, result.archs, (plan_.constraint,))[..., 0]
+        bound = lookup_values(table, result.archs, (plan_.constraint,))[..., 0]
         record["constraint_max"] = _nan_to_none(np.nanmax(bound, axis=1))
     if plan_.front is not None:
         record["hypervolume"] = _hypervolume_record(config, table, plan_, result)
@@ -628,23 +636,23 @@ def run_config(
 
 def _hypervolume_record(config, table, plan_, result) -> dict:
     columns = plan_.front
-    raw = _lookup(table, result.archs, columns)  # [R, Q, M]
+    raw = lookup_values(table, result.archs, columns)  # [R, Q, M]
     valid = np.all(np.isfinite(raw), axis=-1)
-    best, worst = _ranges(table, columns)
-    points = np.where(valid[..., None], _normalise(raw, best, worst), 1.0)
+    best, worst = objective_ranges(table, columns)
+    points = np.where(valid[..., None], normalise_values(raw, best, worst), 1.0)
     ends = np.arange(config.hv_every, config.queries + config.hv_every, config.hv_every)
     ends = np.minimum(ends, config.queries)
     curves = np.asarray(
-        _hypervolume_curves(
+        hypervolume_curves(
             jnp.asarray(points, jnp.float32), jnp.asarray(valid), jnp.asarray(ends)
         )
     )
     front_mask = np.asarray(
-        _non_dominated(jnp.asarray(points, jnp.float32), jnp.asarray(valid))
+        non_dominated_per_seed(jnp.asarray(points, jnp.float32), jnp.asarray(valid))
     )
     table_front = _table_front(table, plan_)
-    table_points = _normalise(table_front, best, worst)
-    table_hv = _hypervolume_curves(
+    table_points = normalise_values(table_front, best, worst)
+    table_hv = hypervolume_curves(
         jnp.asarray(table_points[None], jnp.float32),
         jnp.ones((1, len(table_points)), bool),
         jnp.asarray([len(table_points)]),

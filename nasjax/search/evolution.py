@@ -73,9 +73,8 @@ def regularized_evolution(
             score = selection_key(state.fitness, valid)[2]
 
         def tournament(key):
-            members = jax.random.choice(
-                key, population_size, (tournament_size,), replace=False
-            )
+            # With replacement, as Real et al. (and NATS-Bench) draw the sample.
+            members = jax.random.randint(key, (tournament_size,), 0, population_size)
             return state.population[members[jnp.argmin(score[members])]]
 
         parents = jax.vmap(tournament)(jax.random.split(pick_key, batch_size))
@@ -91,7 +90,7 @@ def regularized_evolution(
         chex.assert_shape(archs, (batch_size, space.num_slots))
         chex.assert_shape(fitness, fitness_shape(batch_size))
         fitness = jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
-        oldest = jnp.argsort(state.birth)[:batch_size]
+        oldest = jax.lax.top_k(-state.birth, batch_size)[1]
         return EvolutionState(
             population=state.population.at[oldest].set(archs),
             fitness=state.fitness.at[oldest].set(fitness),

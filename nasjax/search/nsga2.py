@@ -28,25 +28,28 @@ class NSGA2State(NamedTuple):
     population: Int[Array, "P S"]
     fitness: Float[Array, "P M"]  # +inf rows: empty slots
     rank: Int[Array, "P"]  # Pareto rank within the population (0 = front)
-    crowding: Float[Array, "P"]  # crowding distance within its front
+    crowding: Float[Array, "P"]  # crowding distance in the last selection's pool
     step: Int[Array, ""]
 
 
 def selection_key(
     fitness: Float[Array, "P M"], valid: Bool[Array, "P"]
 ) -> tuple[Int[Array, "P"], Float[Array, "P"], Float[Array, "P"]]:
-    """Pareto rank, crowding distance and one scalar to minimise that orders by both.
-
-    The scalar is ``rank + 0.5 / (1 + crowding)``: any lower rank wins, then a larger
-    crowding distance; invalid points sort last.
-    """
+    """Pareto rank, crowding distance and one scalar to minimise that orders by both."""
     rank = pareto.pareto_ranks(fitness, valid)
     crowding = pareto.crowding_distance(fitness, rank, valid)
+    return rank, crowding, order_key(rank, crowding, valid)
+
+
+def order_key(
+    rank: Int[Array, "P"], crowding: Float[Array, "P"], valid: Bool[Array, "P"]
+) -> Float[Array, "P"]:
+    """``rank + 0.5 / (1 + crowding)``: any lower rank wins, then a larger crowding
+    distance; invalid points sort last."""
     spread = jnp.where(
         jnp.isposinf(crowding), 0.0, 0.5 / (1.0 + jnp.maximum(crowding, 0.0))
     )
-    key = jnp.where(valid, rank + spread, jnp.inf)
-    return rank, crowding, key
+    return jnp.where(valid, rank + spread, jnp.inf)
 
 
 def _is_valid_fitness(fitness: Float[Array, "P M"]) -> Bool[Array, "P"]:
@@ -83,7 +86,8 @@ def nsga2(
 
     def ask(key, state):
         sample_key, pick_key, cross_key, coin_key, mutate_key = jax.random.split(key, 5)
-        _, _, order = selection_key(state.fitness, _is_valid_fitness(state.fitness))
+        # Rank and crowding from the last environmental selection, as in Deb et al.
+        order = order_key(state.rank, state.crowding, _is_valid_fitness(state.fitness))
 
         def binary_tournament(key):
             a, b = jax.random.randint(key, (2,), 0, population_size)
@@ -126,10 +130,14 @@ def nsga2(
         )
         pool = jnp.concatenate([state.population, archs])
         pool_fitness = jnp.concatenate([state.fitness, fitness])
-        _, _, order = selection_key(pool_fitness, _is_valid_fitness(pool_fitness))
+        rank, crowding, order = selection_key(
+            pool_fitness, _is_valid_fitness(pool_fitness)
+        )
+        # Whole fronts are kept before any worse point, so every point that dominates a
+        # kept one is kept too: pool ranks are the kept population's ranks.
         keep = jnp.argsort(order)[:population_size]
-        population, kept = pool[keep], pool_fitness[keep]
-        rank, crowding, _ = selection_key(kept, _is_valid_fitness(kept))
-        return NSGA2State(population, kept, rank, crowding, state.step + 1)
+        return NSGA2State(
+            pool[keep], pool_fitness[keep], rank[keep], crowding[keep], state.step + 1
+        )
 
     return Strategy(init, ask, tell, batch_size, "nsga2", num_objectives)

@@ -119,6 +119,12 @@ class SearchSpace:
 
         Jittable; vmap over ``(key, arch)``.
         """
+        if type(self).is_valid is SearchSpace.is_valid:  # unconstrained: direct draw
+            slots, shifts = self._neighbour_moves()
+            move = jax.random.randint(key, (), 0, slots.size)
+            slot = jnp.asarray(slots)[move]
+            upper = jnp.asarray(self.num_choices, dtype=arch.dtype)[slot]
+            return arch.at[slot].set((arch[slot] + jnp.asarray(shifts)[move]) % upper)
         archs, valid = self.neighbours(arch)
         pick = jax.random.categorical(key, jnp.where(valid, 0.0, -jnp.inf))
         return jnp.where(jnp.any(valid), archs[pick], arch)
