@@ -34,3 +34,19 @@ def nb201_table(data_folder):
     from nasjax import data
 
     return data.load_table("nb201", data_folder)
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """The ``nasjax`` command in-process: ``argv -> (exit code, stdout, stderr)``."""
+    from nasjax import cli
+
+    def run(argv):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

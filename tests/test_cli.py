@@ -4,17 +4,6 @@ import json
 
 import pytest
 
-from nasjax import cli
-
-
-def run_cli(argv, capsys):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 @pytest.mark.parametrize(
     "argv, expected",
@@ -28,24 +17,22 @@ def run_cli(argv, capsys):
         (["frobnicate"], "invalid choice"),
     ],
 )
-def test_bad_flags_exit_2_with_one_line(argv, expected, capsys):
-    code, _, err = run_cli(argv, capsys)
+def test_bad_flags_exit_2_with_one_line(argv, expected, run_cli):
+    code, _, err = run_cli(argv)
     assert code == 2
     assert expected in err and len(err.strip().splitlines()) == 1
 
 
-def test_missing_data_exits_2(capsys, tmp_path, monkeypatch):
+def test_missing_data_exits_2(run_cli, tmp_path, monkeypatch):
     monkeypatch.delenv("NASJAX_DATA", raising=False)
-    code, _, err = run_cli(["data", "check"], capsys)
+    code, _, err = run_cli(["data", "check"])
     assert code == 2 and "NASJAX_DATA" in err.splitlines()[-1]
-    code, _, err = run_cli(["search", "--data", str(tmp_path), "--json"], capsys)
+    code, _, err = run_cli(["search", "--data", str(tmp_path), "--json"])
     assert code == 2 and "nb201_valid_acc_200ep_natstss_perseed.parquet" in err
 
 
-def test_data_check_json(capsys, data_folder):
-    code, out, _ = run_cli(
-        ["data", "check", "--json", "--data", str(data_folder)], capsys
-    )
+def test_data_check_json(run_cli, data_folder):
+    code, out, _ = run_cli(["data", "check", "--json", "--data", str(data_folder)])
     assert code == 0
     nb201 = json.loads(out)["spaces"]["nb201"]
     assert nb201["rows"] == 15625
@@ -59,7 +46,7 @@ def test_data_check_json(capsys, data_folder):
     assert status["HW-NAS-Bench-v1_0.pickle"] == "missing"  # an optional download
 
 
-def test_search_writes_results_and_plot(capsys, data_folder, tmp_path):
+def test_search_writes_results_and_plot(run_cli, data_folder, tmp_path):
     argv = [
         "search",
         "--dataset",
@@ -76,7 +63,7 @@ def test_search_writes_results_and_plot(capsys, data_folder, tmp_path):
         str(data_folder),
         "--json",
     ]
-    code, out, _ = run_cli(argv, capsys)
+    code, out, _ = run_cli(argv)
     assert code == 0
     summary = json.loads(out)
     assert summary["config"]["seeds"] == 3

@@ -12,18 +12,9 @@ import jax
 import numpy as np
 import pytest
 
-from nasjax import cli, search, sweep
+from nasjax import search, sweep
 
 SMALL = {"seeds": 3, "queries": 20}
-
-
-def run_cli(argv, capsys):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _env(data_folder, **extra):
@@ -47,11 +38,11 @@ def _env(data_folder, **extra):
         ([], "[1, 2]", "must be a JSON object"),
     ],
 )
-def test_bad_spec_exits_2_with_one_line(argv, spec, expected, capsys, tmp_path):
+def test_bad_spec_exits_2_with_one_line(argv, spec, expected, run_cli, tmp_path):
     if spec is not None:
         (tmp_path / "spec.json").write_text(spec)
         argv = [*argv, "--spec", str(tmp_path / "spec.json")]
-    code, _, err = run_cli(["sweep", "--out", str(tmp_path), *argv], capsys)
+    code, _, err = run_cli(["sweep", "--out", str(tmp_path), *argv])
     assert code == 2
     assert expected in err and len(err.strip().splitlines()) == 1, err
 
@@ -63,9 +54,11 @@ def test_bad_spec_exits_2_with_one_line(argv, spec, expected, capsys, tmp_path):
         (["--devices", "edgegpu", "--limits", "0.01"], "no feasible architecture"),
     ],
 )
-def test_bad_grid_exits_2_before_running(argv, expected, capsys, tmp_path, data_folder):
+def test_bad_grid_exits_2_before_running(
+    argv, expected, run_cli, tmp_path, data_folder
+):
     args = ["sweep", "--out", str(tmp_path), "--data", str(data_folder), "--json"]
-    code, _, err = run_cli([*args, *argv], capsys)
+    code, _, err = run_cli([*args, *argv])
     assert code == 2
     assert expected in err and "choose" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / sweep.CONFIGS_DIR).exists()
@@ -202,7 +195,7 @@ def killed_sweep(tmp_path, data_folder):
     return out, before, json.loads(rerun.stdout)
 
 
-def test_resume_after_sigkill_then_summary(killed_sweep, capsys):
+def test_resume_after_sigkill_then_summary(killed_sweep, run_cli):
     out, before, rerun = killed_sweep
     statuses = rerun["configs"]
     assert len(statuses) == 4 and len({s["id"] for s in statuses}) == 4
@@ -219,7 +212,7 @@ def test_resume_after_sigkill_then_summary(killed_sweep, capsys):
         assert record["num_queries"] == [20, 20, 20]
 
     # The summary of that store: one row per config, both plots.
-    code, printed, _ = run_cli(["sweep", "--summary", "--out", str(out)], capsys)
+    code, printed, _ = run_cli(["sweep", "--summary", "--out", str(out)])
     assert code == 0
     summary = (out / "summary.md").read_text()
     rows = [line for line in summary.splitlines() if line.startswith("| r")]
@@ -231,8 +224,8 @@ def test_resume_after_sigkill_then_summary(killed_sweep, capsys):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_summary_of_empty_store_exits_2(capsys, tmp_path):
-    code, _, err = run_cli(["sweep", "--summary", "--out", str(tmp_path)], capsys)
+def test_summary_of_empty_store_exits_2(run_cli, tmp_path):
+    code, _, err = run_cli(["sweep", "--summary", "--out", str(tmp_path)])
     assert code == 2 and "run a sweep first" in err
 
 
