@@ -84,7 +84,7 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from nasjax import data, search, spaces
 from nasjax._io import write_atomic
-from nasjax.data.table import Table, higher_is_better
+from nasjax.data.table import Table, higher_is_better, within_limit
 from nasjax.search.strategy import SearchResult, Strategy, run_seeds
 
 CONFIGS_DIR = "configs"  # DIR/configs/<id>.json, one per finished configuration
@@ -363,11 +363,7 @@ def plan(config: Config, table: Table) -> Plan:
             raise ValueError("a limit needs a device to constrain (--devices)")
         constraint = latency
         values = np.asarray(table.values(latency), dtype=np.float64)
-        feasible = (
-            values >= config.limit
-            if higher_is_better(latency)
-            else (values <= config.limit)
-        )
+        feasible = within_limit(values, latency, config.limit)
         if not feasible.any():
             known = values[~np.isnan(values)]
             raise ValueError(
@@ -560,10 +556,7 @@ def _table_front(table: Table, plan_: Plan) -> np.ndarray:
     keep = np.all(np.isfinite(values), axis=1)
     if plan_.constraint is not None:
         bound = np.asarray(table.values(plan_.constraint), dtype=np.float64)
-        if higher_is_better(plan_.constraint):
-            keep &= bound >= plan_.limit
-        else:
-            keep &= bound <= plan_.limit
+        keep &= within_limit(bound, plan_.constraint, plan_.limit)
     archs = np.asarray(table.archs)[keep]
     sub = Table.from_rows(
         table.space, archs, {c: values[keep, i] for i, c in enumerate(columns)}

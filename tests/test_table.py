@@ -103,3 +103,11 @@ def test_direction_of_columns():
     )
     assert not higher_is_better("cifar10/edgegpu_latency")
     assert not higher_is_better("cifar10/params")
+
+
+def test_within_limit_follows_the_columns_direction():
+    from nasjax.data import within_limit
+
+    values = np.array([1.0, 5.0, np.nan])
+    np.testing.assert_array_equal(within_limit(values, "x/latency", 2.0), [1, 0, 0])
+    np.testing.assert_array_equal(within_limit(values, "x/test_acc", 2.0), [0, 1, 0])

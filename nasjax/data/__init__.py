@@ -15,7 +15,7 @@ from nasjax.data.registry import (
     load_table,
     search_columns,
 )
-from nasjax.data.table import AdditiveColumn, Table, higher_is_better
+from nasjax.data.table import AdditiveColumn, Table, higher_is_better, within_limit
 
 __all__ = [
     "AdditiveColumn",
@@ -33,4 +33,5 @@ __all__ = [
     "higher_is_better",
     "load_table",
     "search_columns",
+    "within_limit",
 ]

@@ -47,6 +47,12 @@ def higher_is_better(column: str) -> bool:
     return "acc" in column.rsplit("/", 1)[-1]
 
 
+def within_limit(values, column: str, limit):
+    """Whether ``values`` of ``column`` satisfy ``limit``: at least it for an accuracy,
+    at most it otherwise; NaN (unknown) never does. NumPy or JAX arrays; jittable."""
+    return values >= limit if higher_is_better(column) else values <= limit
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Table:

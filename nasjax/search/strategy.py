@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from nasjax.data.table import Table, higher_is_better
+from nasjax.data.table import Table, higher_is_better, within_limit
 
 State = Any
 
@@ -244,10 +244,7 @@ def _feasible(table: Table, rows, constraint: str | None, limit) -> Array:
     """Which rows satisfy ``constraint`` within ``limit`` (all when there is none)."""
     if constraint is None:
         return jnp.ones(rows.shape, bool)
-    values = table.at_rows(rows, constraint)
-    if higher_is_better(constraint):
-        return values >= limit
-    return values <= limit  # NaN (unknown cost) compares False: infeasible
+    return within_limit(table.at_rows(rows, constraint), constraint, limit)
 
 
 def run_seeds(
