@@ -1,0 +1,7 @@
+"""``python -m nasjax.cli``: the ``nasjax`` command."""
+
+import sys
+
+from nasjax.cli import main
+
+sys.exit(main())

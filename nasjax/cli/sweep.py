@@ -1,0 +1,97 @@
+"""``nasjax sweep``: a stored, resumable grid of searches; ``--summary``
+tabulates and plots it.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+from nasjax.cli._common import fail, progress
+
+
+def add_parser(commands) -> None:
+    """Adds ``sweep`` to the ``nasjax`` subcommands."""
+    from nasjax import data, search
+
+    datasets = sorted(
+        {d for s in data.SEARCH_COLUMNS.values() for d in s} | {"cifar10-valid"}
+    )
+    sweep = commands.add_parser(
+        "sweep",
+        help="a stored, resumable grid of searches (strategies x datasets x devices "
+        "x limits); --summary tabulates and plots it",
+    )
+    sweep.add_argument("--spec", help="JSON file with the keys below (flags override)")
+    sweep.add_argument("--space", choices=sorted(data.SEARCH_COLUMNS))
+    sweep.add_argument("--strategies", help=f"comma-separated: {sorted(search.ALL)}")
+    sweep.add_argument("--datasets", help=f"comma-separated: {datasets}")
+    sweep.add_argument("--devices", help="comma-separated devices, e.g. edgegpu,raspi4")
+    sweep.add_argument("--limits", help="comma-separated latency limits (ms) or none")
+    sweep.add_argument("--objectives", help="comma-separated columns (override)")
+    sweep.add_argument("--seeds", type=int, help="seeds per configuration")
+    sweep.add_argument("--seed", type=int, help="base PRNG seed")
+    sweep.add_argument("--queries", type=int, help="unique queries per seed")
+    sweep.add_argument("--batch-size", type=int, help="architectures asked per round")
+    sweep.add_argument("--hv-every", type=int, help="queries between HV points")
+    sweep.add_argument("--summary", action="store_true", help="tabulate the store")
+    sweep.add_argument("--out", required=True, help="sweep folder (the store)")
+    sweep.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
+    sweep.add_argument("--json", action="store_true", help="machine-readable output")
+    sweep.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from nasjax import data, sweep
+
+    out = pathlib.Path(args.out)
+    if args.summary:
+        table = sweep.summarise(out)
+        if args.json:
+            records = sweep.load_store(out)
+            print(json.dumps({"out": str(out), "configs": len(records)}))
+        else:
+            print(table, end="")
+            print(f"wrote {out / 'summary.md'}, hypervolume.png and fronts.png")
+        return 0
+    spec = {} if args.spec is None else sweep.load_spec(args.spec).to_dict()
+    lists = ("strategies", "datasets", "devices", "objectives")
+    for name in lists + ("space", "seeds", "seed", "queries", "batch_size", "hv_every"):
+        value = getattr(args, name)
+        if value is not None:
+            spec[name] = [v for v in value.split(",") if v] if name in lists else value
+    if args.limits is not None:
+        try:
+            spec["limits"] = [
+                None if v.lower() == "none" else float(v)
+                for v in args.limits.split(",")
+            ]
+        except ValueError:
+            fail(f"--limits takes numbers or 'none', comma-separated: {args.limits!r}")
+    spec = sweep.SweepSpec.from_dict(spec)
+    configs = spec.configs()
+    with progress("loading the benchmark table", enabled=not args.json):
+        table = data.load_table(spec.space, args.data)
+
+    def note(message):
+        if not args.json:
+            sys.stderr.write(message + "\n")
+
+    statuses = sweep.run_sweep(
+        spec,
+        out,
+        table=table,
+        progress=lambda message: progress(message, enabled=not args.json),
+        skipped=note,
+    )
+    ran = sum(s["status"] == "ran" for s in statuses)
+    if args.json:
+        print(json.dumps({"out": str(out), "configs": statuses}))
+    else:
+        print(
+            f"{len(configs)} configurations: {ran} ran, {len(configs) - ran} already "
+            f"in {out / sweep.CONFIGS_DIR}; `nasjax sweep --summary --out {out}` "
+            "tabulates them"
+        )
+    return 0
