@@ -1,6 +1,8 @@
-"""Rank correlations over masked vectors: Kendall's tau-b and Spearman's rho.
+"""Predictor metrics over masked vectors: rank correlations (Kendall's tau-b,
+Spearman's rho), precision of the top-k, regret of the predicted best, and the share
+of predictions within a relative tolerance (BRP-NAS's +-1/5/10/20% accuracy).
 
-Both take a fixed ``N`` with an optional ``valid: Bool[N]`` mask instead of filtering,
+All take a fixed ``N`` with an optional ``valid: Bool[N]`` mask instead of filtering,
 so they jit and vmap; an entry with a NaN in ``x`` or ``y`` counts as invalid. Only
 pairs (Kendall) or entries (Spearman) that are valid in both vectors count.
 
@@ -13,7 +15,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-__all__ = ["kendall_tau", "spearman_rho"]
+__all__ = [
+    "kendall_tau",
+    "precision_at_k",
+    "regret_at_k",
+    "spearman_rho",
+    "within_tolerance",
+]
 
 # Rows of the pairwise sign matrix evaluated at once: memory O(_KENDALL_BLOCK * N).
 _KENDALL_BLOCK = 256
@@ -118,3 +126,61 @@ def spearman_rho(
     cx, cy = centred(rank_x), centred(rank_y)
     denominator = jnp.sqrt(jnp.sum(cx * cx)) * jnp.sqrt(jnp.sum(cy * cy))
     return jnp.where(denominator > 0, jnp.sum(cx * cy) / denominator, jnp.nan)
+
+
+def _top_k_mask(values, ok, k: int):
+    """``[N]`` mask of the ``k`` largest valid entries (ties broken by position)."""
+    order = jnp.argsort(jnp.where(ok, -values, jnp.inf), stable=True)
+    return jnp.zeros(values.shape, bool).at[order[:k]].set(True) & ok
+
+
+def precision_at_k(
+    predicted: Float[Array, "N"],
+    true: Float[Array, "N"],
+    k: int,
+    valid: Bool[Array, "N"] | None = None,
+) -> Float[Array, ""]:
+    """Share of the ``k`` predicted-best entries that are among the ``k`` truly best.
+
+    Higher is better in both vectors (negate latencies). ``k`` is static. Jittable.
+    """
+    predicted = jnp.asarray(predicted, jnp.float32)
+    true = jnp.asarray(true, jnp.float32)
+    ok = _usable(predicted, true, valid)
+    hits = _top_k_mask(predicted, ok, k) & _top_k_mask(true, ok, k)
+    return jnp.sum(hits) / jnp.maximum(jnp.minimum(jnp.sum(ok), k), 1)
+
+
+def regret_at_k(
+    predicted: Float[Array, "N"],
+    true: Float[Array, "N"],
+    k: int = 1,
+    valid: Bool[Array, "N"] | None = None,
+) -> Float[Array, ""]:
+    """Best true value overall minus the best true value among the ``k`` predicted
+    best (0: the predictor's top-k holds the optimum). Higher is better. Jittable.
+    """
+    predicted = jnp.asarray(predicted, jnp.float32)
+    true = jnp.asarray(true, jnp.float32)
+    ok = _usable(predicted, true, valid)
+    best = jnp.max(jnp.where(ok, true, -jnp.inf))
+    chosen = jnp.max(jnp.where(_top_k_mask(predicted, ok, k), true, -jnp.inf))
+    return best - chosen
+
+
+def within_tolerance(
+    predicted: Float[Array, "N"],
+    true: Float[Array, "N"],
+    tolerance: float,
+    valid: Bool[Array, "N"] | None = None,
+) -> Float[Array, ""]:
+    """Share of entries whose true value lies within ``+-tolerance`` of the prediction
+    (``(1 - t) p <= y <= (1 + t) p``, BRP-NAS's latency accuracy). Jittable.
+    """
+    predicted = jnp.asarray(predicted, jnp.float32)
+    true = jnp.asarray(true, jnp.float32)
+    ok = _usable(predicted, true, valid)
+    low = (1.0 - tolerance) * predicted
+    high = (1.0 + tolerance) * predicted
+    inside = (true >= jnp.minimum(low, high)) & (true <= jnp.maximum(low, high))
+    return jnp.sum(inside & ok) / jnp.maximum(jnp.sum(ok), 1)
