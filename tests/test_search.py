@@ -1,5 +1,7 @@
 """The ask/tell loop: every strategy on a synthetic table, eager/jit/vmap/scan."""
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -16,6 +18,15 @@ SMALL = {
     "rea": {"population_size": 8, "tournament_size": 3, "batch_size": 2},
     "nsga2": {"population_size": 8, "batch_size": 4},
     "mo-rea": {"population_size": 8, "tournament_size": 3, "batch_size": 2},
+    "brp": {
+        "budget": 30,
+        "iterations": 3,
+        "hidden": 8,
+        "num_layers": 2,
+        "epochs": 6,
+        "max_candidates": 0,
+        "pool_size": 256,
+    },
 }
 MULTI = ("toy/valid_acc", "toy/latency")
 
@@ -41,9 +52,17 @@ def toy_table():
     )
 
 
+@functools.cache
+def _small_strategy(name):
+    from nasjax.spaces import nb201
+
+    return search.get(name)(nb201(), **SMALL[name])
+
+
 @pytest.fixture(params=sorted(search.ALL))
-def strategy(request, nb201_space):
-    return search.get(request.param)(nb201_space, **SMALL[request.param])
+def strategy(request):
+    # One object per name, so tests with the same arguments share compilations.
+    return _small_strategy(request.param)
 
 
 def objectives_of(strategy, first="toy/valid_acc"):
@@ -157,7 +176,12 @@ def test_vmap_equals_each_key_alone_and_is_deterministic(strategy, key, toy_tabl
         alone = run(strategy, toy_table, keys[i])
         again = run(strategy, toy_table, keys[i])
         chex.assert_trees_all_equal(alone, again)
-        chex.assert_trees_all_close(jax.tree.map(lambda x, i=i: x[i], batched), alone)
+        seed = jax.tree.map(lambda x, i=i: x[i], batched)
+        chex.assert_trees_all_close(
+            seed._replace(state=None), alone._replace(state=None)
+        )
+        # Trained states (BRP's predictor) may differ by batched-matmul rounding.
+        chex.assert_trees_all_close(seed.state, alone.state, rtol=1e-3, atol=1e-5)
     assert not np.array_equal(batched.archs[0], batched.archs[1])
 
 

@@ -1,5 +1,6 @@
 """Search strategies (pure ``init/ask/tell``) and the loop that runs them."""
 
+from nasjax.search.brp import BRPState, brp
 from nasjax.search.evolution import (
     EvolutionState,
     multi_objective_evolution,
@@ -15,6 +16,7 @@ ALL = {
     "rea": regularized_evolution,
     "nsga2": nsga2,
     "mo-rea": multi_objective_evolution,
+    "brp": brp,
 }
 MULTI_OBJECTIVE = ("nsga2", "mo-rea")  # factories taking num_objectives >= 2
 
@@ -28,12 +30,14 @@ def get(name: str):
 
 __all__ = [
     "ALL",
+    "BRPState",
     "EvolutionState",
     "MULTI_OBJECTIVE",
     "NSGA2State",
     "RandomState",
     "SearchResult",
     "Strategy",
+    "brp",
     "get",
     "multi_objective_evolution",
     "nsga2",
