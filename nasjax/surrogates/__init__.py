@@ -11,19 +11,33 @@ from nasjax.surrogates.gcn import (
     pair_margins,
     scores,
 )
+from nasjax.surrogates.train import (
+    PRESETS,
+    TrainedPredictor,
+    evaluate,
+    predict,
+    preset,
+    train_predictor,
+)
 
 __all__ = [
+    "PRESETS",
     "FitConfig",
     "FitResult",
     "GCN",
     "Predictor",
+    "TrainedPredictor",
     "TrainingSet",
     "comparator_ranking",
     "dense_inputs",
+    "evaluate",
     "evaluate_loss",
     "fit",
     "graph_inputs",
     "init_params",
     "pair_margins",
+    "predict",
+    "preset",
     "scores",
+    "train_predictor",
 ]
