@@ -39,7 +39,13 @@ class TrainedPredictor(NamedTuple):
     epochs_run: int
 
 
-def preset(name: str, mode: str = "faithful", *, batch_size: int | None = None):
+def preset(
+    name: str,
+    mode: str = "faithful",
+    *,
+    batch_size: int | None = None,
+    hidden: int = 600,
+):
     """``(model, FitConfig)`` of a BRP-NAS predictor.
 
     ``"brp"``: binary head, KL pairwise loss, eagle's non-iterative config (250
@@ -55,7 +61,7 @@ def preset(name: str, mode: str = "faithful", *, batch_size: int | None = None):
         raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
     fast = mode == "fast"
     if name == "brp":
-        model = Predictor(head="binary")
+        model = Predictor(head="binary", hidden=hidden)
         config = FitConfig(
             loss="brp",
             pairing="groups" if fast else "pairs",
@@ -64,7 +70,7 @@ def preset(name: str, mode: str = "faithful", *, batch_size: int | None = None):
             monitor="train" if fast else "eval",
         )
     elif name == "unary":
-        model = Predictor(head="unary")
+        model = Predictor(head="unary", hidden=hidden)
         config = FitConfig(
             loss="l1",
             pairing="groups",
@@ -72,7 +78,7 @@ def preset(name: str, mode: str = "faithful", *, batch_size: int | None = None):
             monitor="train" if fast else "eval",
         )
     else:
-        model = Predictor(head="unary", dropout=0.002)
+        model = Predictor(head="unary", hidden=hidden, dropout=0.002)
         config = FitConfig(
             loss="l1",
             pairing="groups",
@@ -105,6 +111,7 @@ def train_predictor(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     init_from: dict | None = None,
     warmup_epochs: int = 0,
+    hidden: int = 600,
 ) -> TrainedPredictor:
     """Trains a predictor of ``values`` (higher = better for ``"brp"``). Host-side.
 
@@ -124,6 +131,7 @@ def train_predictor(
         init_from: parameters of another predictor of the same GCN: all but the last
             layer are copied (BRP-NAS's latency -> accuracy transfer).
         warmup_epochs: with ``init_from``, first train the last layer alone this long.
+        hidden: the GCN's width (BRP-NAS: 600).
 
     Returns:
         A :class:`TrainedPredictor`.
@@ -136,7 +144,7 @@ def train_predictor(
         raise ValueError(
             f"need at least 2 architectures with values, got {len(values)}"
         )
-    model, config = preset(predictor, mode, batch_size=batch_size)
+    model, config = preset(predictor, mode, batch_size=batch_size, hidden=hidden)
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs)
     offset, scale = _normalise(values, percent)
