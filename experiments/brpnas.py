@@ -3,7 +3,7 @@
 Usage::
 
     python experiments/brpnas.py [--data DIR] [--out results/brpnas] [--seeds 10]
-                                 [--mode fast|faithful] [--quick]
+                                 [--mode fast|faithful] [--sections abc] [--quick]
 
 Writes ``OUT/brpnas.md`` and PNG plots atomically; every finished configuration is
 stored as ``OUT/runs/<name>.json``, so a killed run resumes where it stopped.
@@ -96,14 +96,15 @@ def get_config(*, quick=False, seeds=None, mode=None) -> Config:
             seeds=2,
             datasets=("cifar100",),
             queries=20,
-            quality_sizes=(10, 20),
+            baselines=("random",),
+            quality_sizes=(10,),
             quality_seeds=1,
             latency_columns=("cifar10/eyeriss_latency",),
             latency_train=60,
             latency_validation=20,
             latency_epochs=3,
-            brp_epochs=10,
-            hidden=32,
+            brp_epochs=4,
+            hidden=16,
         )
     if seeds is not None:
         config = dataclasses.replace(config, seeds=seeds)
@@ -396,21 +397,28 @@ def latency_section(config, table, space, store) -> str:
     )
 
 
-def run_experiment(config: Config, data_dir, out: pathlib.Path) -> pathlib.Path:
+def run_experiment(
+    config: Config, data_dir, out: pathlib.Path, sections: str = "abc"
+) -> pathlib.Path:
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     table = data.load_table("nb201", data_dir)
     space = spaces.nb201()
     store = Store(out / "runs")
     log(f"{config}")
-    sections = [
+    parts = [
         "# BRP-NAS on NAS-Bench-201 (nasjax)",
         "",
         f"Mode `{config.mode}` (see `nasjax.search.brp`); GCN 4 x {config.hidden}.",
         "",
-        search_section(config, table, space, store, out),
-        quality_section(config, table, space, store),
-        latency_section(config, table, space, store),
+    ]
+    if "a" in sections:
+        parts.append(search_section(config, table, space, store, out))
+    if "b" in sections:
+        parts.append(quality_section(config, table, space, store))
+    if "c" in sections:
+        parts.append(latency_section(config, table, space, store))
+    parts += [
         "## Wall time",
         "",
         f"{time.perf_counter() - start:.0f} s for this run (configurations already "
@@ -418,7 +426,7 @@ def run_experiment(config: Config, data_dir, out: pathlib.Path) -> pathlib.Path:
         "",
     ]
     path = out / "brpnas.md"
-    write_atomic(path, "\n".join(sections).encode())
+    write_atomic(path, "\n".join(parts).encode())
     log(f"wrote {path}")
     return path
 
@@ -429,12 +437,17 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     parser.add_argument("--out", default="results/brpnas", type=pathlib.Path)
     parser.add_argument("--seeds", type=int, default=None, help="default 10")
     parser.add_argument("--mode", choices=("fast", "faithful"), default=None)
+    parser.add_argument(
+        "--sections", default="abc", help="which of (a), (b), (c) to run, e.g. ac"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny test setting")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error("--seeds must be a positive integer")
+    if not args.sections or set(args.sections) - set("abc"):
+        parser.error("--sections takes letters among a, b, c")
     config = get_config(quick=args.quick, seeds=args.seeds, mode=args.mode)
-    return run_experiment(config, args.data, args.out)
+    return run_experiment(config, args.data, args.out, args.sections)
 
 
 if __name__ == "__main__":

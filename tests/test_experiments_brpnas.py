@@ -1,0 +1,34 @@
+"""The BRP-NAS experiment script end to end, in its tiny ``--quick`` setting."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "brpnas.py"
+
+
+def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
+    out = tmp_path / "brpnas"
+    # (b) trains the same predictors and strategy that tests/test_brp.py covers.
+    command = [sys.executable, str(SCRIPT), "--quick", "--sections", "ac"]
+    command += ["--out", str(out)]
+    env = dict(os.environ, NASJAX_DATA=str(data_folder))
+    first = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    markdown = (out / "brpnas.md").read_text()
+    for title in ("## (a) Search", "## (c) Latency"):
+        assert title in markdown
+    assert "## (b)" not in markdown
+    assert "72.15 / 72.34" in markdown  # the published BRP-NAS CIFAR-100 numbers
+    assert (out / "search.png").stat().st_size > 0
+    runs = sorted((out / "runs").glob("*.json"))
+    assert len(runs) == 2 + 1
+    search = json.loads((out / "runs" / "search-cifar100-brp-fast-2s.json").read_text())
+    assert len(search["best_valid"]) == 2 and len(search["best_valid"][0]) == 20
+    # A rerun finds every configuration stored and recomputes nothing.
+    stamps = {path: path.stat().st_mtime_ns for path in runs}
+    second = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert {path: path.stat().st_mtime_ns for path in runs} == stamps
