@@ -44,9 +44,10 @@ def test_next_round_takes_the_top_predictions_then_the_top_half(
     index = np.asarray(nb201_space.index(archs))
     open_score = score.copy()
     open_score[np.asarray(nb201_space.index(first))] = -np.inf  # queried before
-    assert np.all(open_score[index[:5]] >= np.sort(open_score)[-5])
+    # (Scores here come from one batch, the strategy's from chunks: allow rounding.)
+    assert np.all(open_score[index[:5]] >= np.sort(open_score)[-5] - 1e-6)
     top_half = np.sort(score)[::-1][len(score) // 2]
-    assert np.all(score[index[5:]] > top_half)
+    assert np.all(score[index[5:]] > top_half - 1e-6)
     assert len(set(index.tolist())) == 10
     assert not set(index.tolist()) & set(nb201_space.index(first).tolist())
 

@@ -205,6 +205,7 @@ def brp(
         num_candidates = pool_archs.shape[0]
     else:
         num_candidates = pool_size
+    rank_chunk = min(num_candidates, 2048)
     if num_candidates < budget:
         raise ValueError(
             f"{num_candidates} candidates cannot supply a budget of {budget} models"
@@ -242,10 +243,24 @@ def brp(
         )
 
     def predicted_scores(state: BRPState, inputs) -> Float[Array, "C"]:
-        embeddings = model.apply(state.params, *inputs)
-        if config.head == "binary":
-            return surrogates.scores(state.params, embeddings)
-        return model.apply(state.params, embeddings, method=surrogates.Predictor.unary)
+        """Scores of every candidate, ``rank_chunk`` at a time (bounded memory)."""
+
+        def score_chunk(chunk_inputs):
+            embeddings = model.apply(state.params, *chunk_inputs)
+            if config.head == "binary":
+                return surrogates.scores(state.params, embeddings)
+            return model.apply(
+                state.params, embeddings, method=surrogates.Predictor.unary
+            )
+
+        pad = -num_candidates % rank_chunk
+        chunks = jax.tree.map(
+            lambda x: jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape(
+                -1, rank_chunk, *x.shape[1:]
+            ),
+            inputs,
+        )
+        return jax.lax.map(score_chunk, chunks).reshape(-1)[:num_candidates]
 
     def ask(key: PRNGKeyArray, state: BRPState):
         score = predicted_scores(state, candidate_inputs(state))
