@@ -1,6 +1,6 @@
 """nasjax: hardware-aware neural architecture search in pure-functional JAX."""
 
-from nasjax import data, encodings, hardware, search, spaces
+from nasjax import data, encodings, hardware, networks, search, spaces
 from nasjax.data import Table, load_table
 from nasjax.search import SearchResult, Strategy, run, run_seeds
 
@@ -14,6 +14,7 @@ __all__ = [
     "encodings",
     "hardware",
     "load_table",
+    "networks",
     "run",
     "run_seeds",
     "search",

@@ -8,7 +8,7 @@ import pytest
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["search", "--strategy", "bayes"], "choose from 'random', 'rea'"),
+        (["search", "--strategy", "bayes"], "'random', 'rea')"),
         (["search", "--dataset", "mnist"], "invalid choice"),
         (["search", "--queries", "0"], "positive"),
         (["search", "--batch-size", "0"], "positive"),

@@ -12,7 +12,7 @@ import sys
 from nasjax.cli._common import Parser, fail, progress
 
 # Subcommand modules, in the order ``nasjax --help`` lists them.
-COMMANDS = ("data", "search", "sweep", "predict")
+COMMANDS = ("data", "search", "sweep", "measure", "predict")
 
 __all__ = ["COMMANDS", "build_parser", "main", "progress"]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nasjax.data import fbnet, hwnasbench, latbench, nats, nb101, nb201
+from nasjax.data import fbnet, hwnasbench, latbench, measured, nats, nb101, nb201
 from nasjax.data._files import DataError, data_dir
 from nasjax.data.table import Table
 
@@ -109,9 +109,9 @@ FILES: tuple[DataFile, ...] = (
     ),
 )
 
-# Columns nasjax computes itself, present with or without a data folder.
+# Columns nasjax computes or measured itself, present with or without a data folder.
 COMPUTED: dict[str, Callable[[], Table]] = {
-    "nb201": nb201.analytic_costs,
+    "nb201": lambda: nb201.analytic_costs().merge(measured.shipped_latency()),
     "fbnet": fbnet.analytic_costs,
 }
 

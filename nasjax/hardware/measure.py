@@ -1,0 +1,404 @@
+"""Inference latency on the local JAX backend, LatBench-style. Host-side.
+
+For one architecture (:func:`time_network`): build its flax network
+(:mod:`nasjax.networks`, eval mode), fill its variables host-side (weights drawn at
+random; latency does not depend on their values), trace, lower and compile the jitted
+``apply`` for a batch of ``batch_size`` images (``compile_s``), run it ``warmup``
+times, then time ``repeats`` runs, each ended by ``block_until_ready``. The latency is
+the mean of the timings between their 25th and 75th percentiles (as LatBench, eagle's
+``tools/calc_stats.py``); ``cv`` is the std / mean of all the timings.
+
+The network is timed as defined: a ``none`` edge adds zeros, a ``skip`` the identity,
+and XLA folds whatever that makes constant or dead (as a deployment compiler would).
+
+:func:`measure` times a set of architectures into a measurement file
+(:mod:`nasjax.data.measured`), resumably: the file is rewritten atomically every
+``flush_every_s`` seconds and at the end, and a rerun skips what it holds. With
+``unique=True`` one member of each isomorphism class is timed and the others copy its
+row (``measured_as`` names the timed one).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import platform
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import tqdm
+
+from nasjax import networks
+from nasjax.data import measured
+from nasjax.networks import Network
+
+KNOWN_BACKENDS = ("cpu", "gpu", "cuda", "rocm", "tpu")
+
+
+class Timing(NamedTuple):
+    """The timing of one network.
+
+    Attributes:
+        latency_ms: mean of the timings between their 25th and 75th percentiles.
+        cv: std / mean of all the timings.
+        compile_s: variables, trace, lower and compile.
+        measure_s: warm-up and timed runs.
+    """
+
+    latency_ms: float
+    cv: float
+    compile_s: float
+    measure_s: float
+
+
+class MeasureResult(NamedTuple):
+    """What :func:`measure` did.
+
+    Attributes:
+        frame: the whole measurement file after this run.
+        timed: its rows timed by this run.
+        num_copied: architectures that copied an isomorphic cell's timing.
+        num_skipped: requested architectures already in the file.
+        num_left: requested architectures still missing (``max_new`` reached).
+        wall_s: wall time of this run.
+    """
+
+    frame: pd.DataFrame
+    timed: pd.DataFrame
+    num_copied: int
+    num_skipped: int
+    num_left: int
+    wall_s: float
+
+
+# ------------------------------------------------------------------- devices
+def _available_backends() -> list[str]:
+    available = []
+    for backend in KNOWN_BACKENDS:
+        try:
+            jax.devices(backend)
+        except RuntimeError:
+            continue
+        available.append(backend)
+    return available
+
+
+def resolve_device(name: str | jax.Device | None = None) -> jax.Device:
+    """The device named ``"BACKEND[:INDEX]"`` (``"cpu"``, ``"gpu:1"``); default JAX's
+    default device.
+
+    Raises:
+        ValueError: unknown or unavailable backend, or no device of that index (the
+            message lists what this machine has).
+    """
+    if name is None:
+        return jax.devices()[0]
+    if isinstance(name, jax.Device):
+        return name
+    backend, _, index = name.partition(":")
+    try:
+        devices = jax.devices(backend)
+    except RuntimeError:
+        raise ValueError(
+            f"unknown or unavailable backend {backend!r}; this machine has "
+            f"{_available_backends()}"
+        ) from None
+    if not index:
+        return devices[0]
+    if not index.isdigit() or int(index) >= len(devices):
+        raise ValueError(
+            f"no device {name!r}; {backend} has devices 0..{len(devices) - 1}"
+        )
+    return devices[int(index)]
+
+
+def _host_cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_setup(device: jax.Device) -> dict:
+    """``backend``, ``device_kind``, ``host_cpu`` and ``jax_version`` of ``device``."""
+    return {
+        "backend": device.platform,
+        "device_kind": device.device_kind,
+        "host_cpu": f"{_host_cpu()} x{os.cpu_count()}",
+        "jax_version": jax.__version__,
+    }
+
+
+# ------------------------------------------------------------------- timing
+def trimmed_mean(times: np.ndarray) -> float:
+    """Mean of ``times`` between their 25th and 75th percentiles (inclusive; the
+    percentiles are timings themselves, so at least one is kept)."""
+    times = np.asarray(times, dtype=np.float64)
+    low, high = np.percentile(times, [25, 75], method="nearest")
+    return float(times[(times >= low) & (times <= high)].mean())
+
+
+def _random_variables(shapes: dict, seed: int) -> dict:
+    """Host-side variables of ``shapes``: N(0, 1/fan_in) kernels, BN at its init."""
+    rng = np.random.default_rng(seed)
+
+    def fill(path, leaf):
+        name = path[-1].key
+        if name == "kernel":
+            std = 1.0 / math.sqrt(math.prod(leaf.shape[:-1]))
+            return (rng.standard_normal(leaf.shape) * std).astype(leaf.dtype)
+        if name in ("scale", "var"):
+            return np.ones(leaf.shape, leaf.dtype)
+        return np.zeros(leaf.shape, leaf.dtype)
+
+    return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
+def time_network(
+    network: Network,
+    *,
+    batch_size: int = 1,
+    warmup: int = 3,
+    repeats: int = 30,
+    device: str | jax.Device | None = None,
+    seed: int = 0,
+) -> Timing:
+    """Compiles and times one network's inference (see the module docstring).
+
+    Args:
+        network: from :func:`nasjax.networks.network`.
+        batch_size: images per call.
+        warmup: untimed runs after compiling.
+        repeats: timed runs (at least 2).
+        device: ``"BACKEND[:INDEX]"`` or a device; default JAX's default device.
+        seed: seeds the random weights and images.
+
+    Raises:
+        ValueError: bad counts or device.
+    """
+    _check_counts(batch_size, warmup, repeats)
+    device = resolve_device(device)
+    start = time.perf_counter()
+    shapes = networks.variable_shapes(network.module, network.input_shape)
+    variables = jax.device_put(_random_variables(shapes, seed), device)
+    images = np.random.default_rng(seed).standard_normal(
+        (batch_size, *network.input_shape), dtype=np.float32
+    )
+    images = jax.device_put(images, device)
+    compiled = jax.jit(network.module.apply).lower(variables, images).compile()
+    compile_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for _ in range(warmup):
+        compiled(variables, images).block_until_ready()
+    times = np.empty(repeats)
+    for i in range(repeats):
+        begin = time.perf_counter()
+        compiled(variables, images).block_until_ready()
+        times[i] = time.perf_counter() - begin
+    measure_s = time.perf_counter() - start
+    times_ms = times * 1e3
+    return Timing(
+        latency_ms=trimmed_mean(times_ms),
+        cv=float(times_ms.std(ddof=1) / times_ms.mean()),
+        compile_s=compile_s,
+        measure_s=measure_s,
+    )
+
+
+def _check_counts(batch_size: int, warmup: int, repeats: int) -> None:
+    if batch_size < 1 or warmup < 0 or repeats < 2:
+        raise ValueError(
+            f"need batch_size >= 1, warmup >= 0 and repeats >= 2; got {batch_size}, "
+            f"{warmup}, {repeats}"
+        )
+
+
+def timing_summary(frame: pd.DataFrame) -> dict:
+    """Means of ``compile_s`` and ``measure_s`` and the median ``cv`` over the timed
+    rows of a measurement frame (``None`` when there are none)."""
+    timed = frame[frame["arch_str"] == frame["measured_as"]]
+    if not len(timed):
+        return dict.fromkeys(("mean_compile_s", "mean_measure_s", "median_cv"))
+    return {
+        "mean_compile_s": float(timed["compile_s"].mean()),
+        "mean_measure_s": float(timed["measure_s"].mean()),
+        "median_cv": float(timed["cv"].median()),
+    }
+
+
+# ---------------------------------------------------------------- many archs
+def _class_strings(search_space, archs: np.ndarray) -> list[str]:
+    """The string of each architecture's canonical form (its isomorphism class)."""
+    if not len(archs):
+        return []
+    canonical = np.asarray(search_space.canonical(jnp.asarray(archs)))
+    return [search_space.to_string(a) for a in canonical]
+
+
+def _check_resumable(path: pathlib.Path, existing: pd.DataFrame, setup: dict):
+    if not len(existing):
+        return
+    for name, value in setup.items():
+        held = existing[name].iloc[0]
+        if held != value:
+            raise ValueError(
+                f"{str(path)!r} holds measurements with {name} {held!r}, not "
+                f"{value!r}; write to another file"
+            )
+
+
+def measure(
+    space: str,
+    archs,
+    out: str | os.PathLike,
+    *,
+    dataset: str | None = None,
+    batch_size: int = 1,
+    warmup: int = 3,
+    repeats: int = 30,
+    device: str | jax.Device | None = None,
+    unique: bool = False,
+    max_new: int | None = None,
+    flush_every_s: float = 10.0,
+    progress: bool = False,
+) -> MeasureResult:
+    """Times ``archs`` into the measurement file ``out``, resuming it. Host-side.
+
+    Args:
+        space: ``"nb201"`` or ``"fbnet"``.
+        archs: ``[A, S]`` architectures, in the order to measure them.
+        out: the parquet file (created, or resumed: what it holds is skipped).
+        dataset: the network's dataset (default
+            :data:`nasjax.networks.DEFAULT_DATASET`).
+        batch_size, warmup, repeats, device: as :func:`time_network`.
+        unique: time one member per isomorphism class; the others copy its row.
+        max_new: time at most this many architectures in this run (default all).
+        flush_every_s: seconds between rewrites of ``out``.
+        progress: show a progress bar on stderr.
+
+    Raises:
+        ValueError: bad arguments, an architecture outside the space, or a file that
+            holds another setup (space, dataset, batch size, backend, device kind).
+    """
+    begin = time.perf_counter()
+    _check_counts(batch_size, warmup, repeats)
+    if max_new is not None and max_new < 0:
+        raise ValueError(f"max_new must be >= 0, got {max_new}")
+    dataset = networks.check_dataset(space, dataset)
+    search_space = measured.SPACES[space]
+    archs = np.asarray(archs, dtype=np.int32)
+    if archs.ndim != 2 or archs.shape[1] != search_space.num_slots:
+        raise ValueError(
+            f"archs must be [A, {search_space.num_slots}] {space} architectures, got "
+            f"shape {archs.shape}"
+        )
+    strings = [search_space.to_string(a) for a in archs]  # ValueError if invalid
+    indices = (
+        np.asarray(search_space.to_benchmark_index(archs))
+        if space == "nb201"
+        else np.full(len(archs), -1)
+    )
+    classes = _class_strings(search_space, archs)
+    device = resolve_device(device)
+    info = device_setup(device)
+    setup = {
+        "space": space,
+        "dataset": dataset,
+        "batch_size": batch_size,
+        "backend": info["backend"],
+        "device_kind": info["device_kind"],
+    }
+
+    path = pathlib.Path(out)
+    existing = (
+        measured.read_measurements(path)
+        if path.exists()
+        else measured.empty_measurements()
+    )
+    _check_resumable(path, existing, setup)
+    done = set(existing["arch_str"])
+    timed_row: dict[str, dict] = {}  # class -> the row of its timed member
+    timed_before = existing[existing["arch_str"] == existing["measured_as"]]
+    if unique and len(timed_before):
+        held = search_space.from_strings(list(timed_before["arch_str"]))
+        for cls, row in zip(
+            _class_strings(search_space, held), timed_before.to_dict("records")
+        ):
+            timed_row.setdefault(cls, row)
+
+    rows: list[dict] = []
+    counts = {"timed": 0, "copied": 0, "skipped": 0, "left": 0}
+    last_flush = time.perf_counter()
+
+    def flush() -> pd.DataFrame:
+        new = pd.DataFrame(rows, columns=list(measured.COLUMNS))
+        frame = pd.concat([existing, new]) if len(existing) else new
+        frame = frame.reset_index(drop=True).astype(measured.COLUMNS)
+        measured.write_measurements(path, frame)
+        return frame
+
+    seen = set()
+    frame = existing
+    try:
+        for arch, string, index, cls in tqdm.tqdm(
+            list(zip(archs, strings, indices.tolist(), classes)),
+            desc=f"measuring on {device}",
+            unit="arch",
+            disable=not progress,
+        ):
+            if string in seen:  # requested twice
+                continue
+            seen.add(string)
+            keys = {"arch_str": string, "arch_idx": index}
+            if string in done:
+                counts["skipped"] += 1
+            elif unique and cls in timed_row:
+                rows.append({**timed_row[cls], **keys})
+                counts["copied"] += 1
+            elif max_new is not None and counts["timed"] >= max_new:
+                counts["left"] += 1
+            else:
+                timing = time_network(
+                    networks.network(space, arch, dataset),
+                    batch_size=batch_size,
+                    warmup=warmup,
+                    repeats=repeats,
+                    device=device,
+                )
+                row = {
+                    **keys,
+                    **timing._asdict(),
+                    "measured_as": string,
+                    **setup,
+                    **info,
+                    "warmup": warmup,
+                    "repeats": repeats,
+                }
+                rows.append(row)
+                timed_row.setdefault(cls, row)
+                counts["timed"] += 1
+                if time.perf_counter() - last_flush > flush_every_s:
+                    flush()
+                    last_flush = time.perf_counter()
+    finally:
+        if rows:
+            frame = flush()
+    timed = frame[len(existing) :]
+    return MeasureResult(
+        frame=frame,
+        timed=timed[timed["arch_str"] == timed["measured_as"]],
+        num_copied=counts["copied"],
+        num_skipped=counts["skipped"],
+        num_left=counts["left"],
+        wall_s=time.perf_counter() - begin,
+    )
