@@ -74,13 +74,17 @@ class Store:
     what is stored, so a killed run resumes losing at most the configuration that
     was running."""
 
-    def __init__(self, folder: pathlib.Path):
+    def __init__(self, folder: pathlib.Path, *, stored_only: bool = False):
         self.folder = pathlib.Path(folder)
+        self.stored_only = stored_only
 
-    def get(self, name: str, compute: Callable[[], dict]) -> dict:
+    def get(self, name: str, compute: Callable[[], dict]) -> dict | None:
+        """The stored record, else ``compute()`` stored (None if ``stored_only``)."""
         path = self.folder / f"{name}.json"
         if path.is_file():
             return json.loads(path.read_text())
+        if self.stored_only:
+            return None
         record = compute()
         write_atomic(path, json.dumps(record).encode())
         return record

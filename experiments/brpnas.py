@@ -3,7 +3,8 @@
 Usage::
 
     python experiments/brpnas.py [--data DIR] [--out results/brpnas] [--seeds 10]
-                                 [--mode fast|faithful] [--sections abc] [--quick]
+                                 [--mode fast|faithful] [--sections abc]
+                                 [--stored-only] [--quick]
 
 Writes ``OUT/brpnas.md`` and PNG plots atomically; every finished configuration is
 stored as ``OUT/runs/<name>.json``, so a killed run resumes where it stopped.
@@ -161,6 +162,8 @@ def search_section(config, table, space, store, out) -> str:
             name = f"search-{dataset}-{method}-{config.mode}-{config.seeds}s"
             log(f"(a) {dataset} {method}")
             record = store.get(name, compute)
+            if record is None:
+                continue
             final = {k: np.asarray(record[k])[:, -1] for k in record if k != "seconds"}
             curves[(dataset, method)] = np.asarray(record["test_of_best_valid"])
             published = PUBLISHED_SEARCH[dataset] if method == "brp" else None
@@ -293,7 +296,9 @@ def quality_section(config, table, space, store) -> str:
                         }
 
                     log(f"(b) {predictor} {selection} {size} seed {seed}")
-                    taus.append(store.get(name, compute)["tau"])
+                    record = store.get(name, compute)
+                    if record is not None:
+                        taus.append(record["tau"])
                 cells.append(mean_std(taus, 3))
             rows.append(cells)
     header = ["predictor", "training models", *map(str, config.quality_sizes)]
@@ -349,6 +354,8 @@ def latency_section(config, table, space, store) -> str:
 
         log(f"(c) {column}")
         report = store.get(f"latency-{column.replace('/', '_')}-{config.mode}", compute)
+        if report is None:
+            continue
         label, published = PUBLISHED_LATENCY.get(column, (column, None))
         if published is not None:
             ours.append(report["spearman_rho"])
@@ -398,13 +405,17 @@ def latency_section(config, table, space, store) -> str:
 
 
 def run_experiment(
-    config: Config, data_dir, out: pathlib.Path, sections: str = "abc"
+    config: Config,
+    data_dir,
+    out: pathlib.Path,
+    sections: str = "abc",
+    stored_only: bool = False,
 ) -> pathlib.Path:
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     table = data.load_table("nb201", data_dir)
     space = spaces.nb201()
-    store = Store(out / "runs")
+    store = Store(out / "runs", stored_only=stored_only)
     log(f"{config}")
     parts = [
         "# BRP-NAS on NAS-Bench-201 (nasjax)",
@@ -440,6 +451,11 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     parser.add_argument(
         "--sections", default="abc", help="which of (a), (b), (c) to run, e.g. ac"
     )
+    parser.add_argument(
+        "--stored-only",
+        action="store_true",
+        help="tabulate the stored configurations only, run nothing",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny test setting")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
@@ -447,7 +463,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     if not args.sections or set(args.sections) - set("abc"):
         parser.error("--sections takes letters among a, b, c")
     config = get_config(quick=args.quick, seeds=args.seeds, mode=args.mode)
-    return run_experiment(config, args.data, args.out, args.sections)
+    return run_experiment(config, args.data, args.out, args.sections, args.stored_only)
 
 
 if __name__ == "__main__":
