@@ -27,6 +27,22 @@ SMALL = {
         "max_candidates": 0,
         "pool_size": 256,
     },
+    **{
+        name: {
+            "decoder": "oneshot",
+            "latent_dim": 4,
+            "node_dim": 4,
+            "hidden": 16,
+            "ticks": 2,
+            "batch_size": 4,
+            "num_candidates": 64,
+            "max_chunks": 2,
+            "num_ranked": 8,
+            "max_queries": 48,
+            "pretrain_steps": 2000,
+        }
+        for name in ("agnet", "agnet-hw")
+    },
 }
 MULTI = ("toy/valid_acc", "toy/latency")
 

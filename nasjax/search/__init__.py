@@ -1,5 +1,6 @@
 """Search strategies (pure ``init/ask/tell``) and the loop that runs them."""
 
+from nasjax.search.agnet import AGNetState, agnet, agnet_hw
 from nasjax.search.brp import BRPState, brp
 from nasjax.search.evolution import (
     EvolutionState,
@@ -17,8 +18,11 @@ ALL = {
     "nsga2": nsga2,
     "mo-rea": multi_objective_evolution,
     "brp": brp,
+    "agnet": agnet,
+    "agnet-hw": agnet_hw,
 }
-MULTI_OBJECTIVE = ("nsga2", "mo-rea")  # factories taking num_objectives >= 2
+# Factories taking num_objectives >= 2.
+MULTI_OBJECTIVE = ("nsga2", "mo-rea", "agnet-hw")
 
 
 def get(name: str):
@@ -29,6 +33,7 @@ def get(name: str):
 
 
 __all__ = [
+    "AGNetState",
     "ALL",
     "BRPState",
     "EvolutionState",
@@ -37,6 +42,8 @@ __all__ = [
     "RandomState",
     "SearchResult",
     "Strategy",
+    "agnet",
+    "agnet_hw",
     "brp",
     "get",
     "multi_objective_evolution",
