@@ -75,6 +75,7 @@ class Config:
     methods: tuple[str, ...] = METHODS
     agnet_options: tuple[tuple[str, object], ...] = ()  # extra options for agnet*
     brp_mode: str = "fast"
+    brp_seeds: int | None = None  # default: seeds (BRP-NAS is the slowest method)
     hw_dataset: str = "ImageNet16-120"
     hw_devices: tuple[str, ...] = DEVICES
     hw_percentiles: tuple[float, ...] = (10.0, 25.0, 50.0)
@@ -82,7 +83,12 @@ class Config:
 
 
 def get_config(
-    *, quick: bool = False, seeds: int | None = None, queries: int | None = None
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    queries: int | None = None,
+    methods: tuple[str, ...] | None = None,
+    brp_seeds: int | None = None,
 ) -> Config:
     """Defaults, or the tiny ``--quick`` setting (a smoke test, minutes)."""
     config = Config()
@@ -106,6 +112,10 @@ def get_config(
         config = dataclasses.replace(config, seeds=seeds)
     if queries is not None:
         config = dataclasses.replace(config, queries=queries)
+    if methods is not None:
+        config = dataclasses.replace(config, methods=methods)
+    if brp_seeds is not None:
+        config = dataclasses.replace(config, brp_seeds=brp_seeds)
     return config
 
 
@@ -132,6 +142,12 @@ def _strategy(config: Config, method: str, space):
     return search.get(method)(space)
 
 
+def _seeds(config: Config, method: str) -> int:
+    if method == "brp" and config.brp_seeds is not None:
+        return config.brp_seeds
+    return config.seeds
+
+
 def _checkpoints(queries: int) -> np.ndarray:
     ends = np.arange(16, queries + 1, 16)
     return ends if ends.size and ends[-1] == queries else np.append(ends, queries)
@@ -141,15 +157,16 @@ def _checkpoints(queries: int) -> np.ndarray:
 def search_section(config: Config, table, space, store: Store, out) -> str:
     import matplotlib.pyplot as plt
 
-    keys = jax.random.split(jax.random.key(config.seed), config.seeds)
     methods = [m for m in config.methods if m != "brp" or "brp" in search.ALL]
     ends = _checkpoints(config.queries)
     records = {}
     for dataset in config.datasets:
         objective, report = data.search_columns("nb201", dataset)
         for method in methods:
+            seeds = _seeds(config, method)
+            keys = jax.random.split(jax.random.key(config.seed), seeds)
 
-            def compute(method=method, objective=objective, report=report):
+            def compute(method=method, objective=objective, report=report, keys=keys):
                 strategy = _strategy(config, method, space)
                 start = time.perf_counter()
                 result = search.run_seeds(
@@ -177,7 +194,7 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
                     )
                 return record
 
-            name = f"a-{dataset}-{method}-r{config.seeds}-q{config.queries}"
+            name = f"a-{dataset}-{method}-r{seeds}-q{config.queries}"
             name += f"-s{config.seed}" + _options_tag(config, method)
             records[dataset, method] = store.get(name, compute)
             log(f"(a) {dataset} {method}: {records[dataset, method]['seconds']:.0f}s")
@@ -185,9 +202,15 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
     parts = [
         "## (a) Search on NAS-Bench-201",
         "",
-        f"{config.seeds} seeds vmapped per configuration, {config.queries} unique "
-        "queries. `valid` is the best validation accuracy so far (cifar10-valid "
-        "x-valid for cifar10, x-valid for cifar100 and ImageNet16-120), `test` the "
+        f"{config.seeds} seeds vmapped per configuration"
+        + (
+            f" ({config.brp_seeds} for BRP-NAS)"
+            if config.brp_seeds is not None and "brp" in methods
+            else ""
+        )
+        + f", {config.queries} unique queries. `valid` is the best validation "
+        "accuracy so far (the cifar10-valid setting's validation split for cifar10, "
+        "x-valid for cifar100 and ImageNet16-120), `test` the "
         "test accuracy of that best-by-validation model; mean ± std over seeds. "
         "AG-Net: Search_Tabular.py's recipe (16 random models, 30 ticks of "
         "weighted retraining, ask the surrogate's top 16 of 100 fresh candidates a "
@@ -204,13 +227,13 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
             "",
         ]
     figure, axes = plt.subplots(
-        1, len(config.datasets), figsize=(5.5 * len(config.datasets), 4), squeeze=False
+        2, len(config.datasets), figsize=(5.5 * len(config.datasets), 8), squeeze=False
     )
-    for axis, dataset in zip(axes[0], config.datasets):
+    for axis, test_axis, dataset in zip(axes[0], axes[1], config.datasets):
         published = PUBLISHED[dataset]
-        optimum = float(
-            np.nanmax(table.values(data.search_columns("nb201", dataset)[0]))
-        )
+        objective, report = data.search_columns("nb201", dataset)
+        optimum = float(np.nanmax(table.values(objective)))
+        test_optimum = float(np.nanmax(table.values(report)))
         at = [q for q in (96, 192, config.queries) if q <= config.queries]
         header = ["method"] + [f"valid @{q}" for q in at] + [f"test @{q}" for q in at]
         header += ["s / call", "generated"]
@@ -226,24 +249,29 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
                 + [mean_std(test[:, q - 1]) for q in at]
                 + [f"{record['seconds']:.0f}", "" if share is None else f"{share:.0%}"]
             )
-            mean, std = valid.mean(0), valid.std(0)
             steps = np.arange(1, valid.shape[1] + 1)
-            (line,) = axis.plot(steps, mean, label=LABELS.get(method, method))
-            axis.fill_between(
-                steps, mean - std, mean + std, alpha=0.2, color=line.get_color()
-            )
+            for target, values in ((axis, valid), (test_axis, test)):
+                mean, std = values.mean(0), values.std(0)
+                (line,) = target.plot(steps, mean, label=LABELS.get(method, method))
+                target.fill_between(
+                    steps, mean - std, mean + std, alpha=0.2, color=line.get_color()
+                )
         rows.append(
             ["AG-Net, published (192)"]
             + [f"{published[0]:.2f}" if q == 192 else "" for q in at]
             + [f"{published[1]:.2f}" if q == 192 else "" for q in at]
             + ["", ""]
         )
-        axis.axhline(optimum, color="k", ls="--", lw=0.8, label="table optimum")
-        axis.set_ylim(optimum - 3, optimum + 0.3)
-        axis.set_xlabel("queries")
-        axis.set_ylabel("best validation accuracy so far")
-        axis.set_title(f"NB201 {dataset} ({config.seeds} seeds, ± std)")
-        axis.legend(fontsize=7)
+        for target, best, label in (
+            (axis, optimum, "best validation accuracy so far"),
+            (test_axis, test_optimum, "test accuracy of the best-by-validation"),
+        ):
+            target.axhline(best, color="k", ls="--", lw=0.8, label="table optimum")
+            target.set_ylim(best - 3, best + 0.3)
+            target.set_xlabel("queries")
+            target.set_ylabel(label)
+            target.set_title(f"NB201 {dataset} (mean ± std over seeds)")
+            target.legend(fontsize=7)
         anytime = []
         for q in ends:
             anytime.append(
@@ -282,6 +310,7 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
             markdown_table(["queries"] + [LABELS.get(m, m) for m in methods], anytime),
             "",
         ]
+    figure.tight_layout()
     save_figure(figure, out / "search_curves.png")
     parts += ["Curves: `search_curves.png`.", ""]
     return "\n".join(parts)
@@ -496,6 +525,12 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     parser.add_argument("--seeds", type=int, default=None, help="default 10")
     parser.add_argument("--queries", type=int, default=None, help="default 320")
     parser.add_argument("--sections", default="ab", help="a, b or ab (default)")
+    parser.add_argument(
+        "--methods", help=f"comma-separated, of {', '.join(LABELS)} (default: all)"
+    )
+    parser.add_argument(
+        "--brp-seeds", type=int, help="seeds of BRP-NAS (default: --seeds)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test setting")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
@@ -504,7 +539,20 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         parser.error("--queries must be at least 16")
     if not set(args.sections) <= set("ab") or not args.sections:
         parser.error("--sections takes a, b or ab")
-    config = get_config(quick=args.quick, seeds=args.seeds, queries=args.queries)
+    methods = None
+    if args.methods:
+        methods = tuple(args.methods.split(","))
+        if not set(methods) <= set(LABELS):
+            parser.error(f"--methods takes names of {', '.join(LABELS)}")
+    if args.brp_seeds is not None and args.brp_seeds < 1:
+        parser.error("--brp-seeds must be a positive integer")
+    config = get_config(
+        quick=args.quick,
+        seeds=args.seeds,
+        queries=args.queries,
+        methods=methods,
+        brp_seeds=args.brp_seeds,
+    )
     return run_experiment(config, args.data, args.out, args.sections)
 
 

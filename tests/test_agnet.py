@@ -159,6 +159,26 @@ def test_agnet_hw_interface_in_the_vae_mode(nb201_space, toy_table, key):
     np.testing.assert_array_equal(told, np.where(np.isnan(latency), np.inf, latency))
 
 
+def test_nb101_ask_and_tell(key):
+    """On NAS-Bench-101 (no table here): asks valid cells, records told values."""
+    space = spaces.nb101()
+    strategy = search.agnet(space, **{**SMALL, "pretrain_steps": 0})
+    state = strategy.init(key)
+
+    @jax.jit
+    def round_(key, state):
+        archs, state = strategy.ask(key, state)
+        return archs, strategy.tell(state, archs, -jnp.arange(4.0))
+
+    archs, state = round_(key, state)
+    assert bool(jnp.all(space.is_valid(archs)))
+    assert int(state.count) == len(
+        np.unique(np.asarray(space.canonical(archs)), axis=0)
+    )
+    archs, state = round_(jax.random.key(1), state)
+    assert bool(jnp.all(space.is_valid(archs))) and int(state.round) == 2
+
+
 def test_bad_options_raise(nb201_space):
     for options, match in [
         ({"mode": "gan"}, "mode"),
