@@ -32,3 +32,13 @@ def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
     second = subprocess.run(command, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr[-3000:]
     assert {path: path.stat().st_mtime_ns for path in runs} == stamps
+
+
+def test_bad_quality_sizes_exit_2(tmp_path):
+    for sizes in ("x", "25,1", ""):
+        command = [sys.executable, str(SCRIPT), "--quality-sizes", sizes]
+        done = subprocess.run(
+            command + ["--out", str(tmp_path)], capture_output=True, text=True
+        )
+        assert done.returncode == 2, (sizes, done.stderr[-2000:])
+        assert "--quality-sizes" in done.stderr
