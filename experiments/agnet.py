@@ -197,7 +197,9 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
             name = f"a-{dataset}-{method}-r{seeds}-q{config.queries}"
             name += f"-s{config.seed}" + _options_tag(config, method)
             records[dataset, method] = store.get(name, compute)
-            log(f"(a) {dataset} {method}: {records[dataset, method]['seconds']:.0f}s")
+            record = records[dataset, method]
+            if record is not None:
+                log(f"(a) {dataset} {method}: {record['seconds']:.0f}s")
 
     parts = [
         "## (a) Search on NAS-Bench-201",
@@ -238,7 +240,8 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
         header = ["method"] + [f"valid @{q}" for q in at] + [f"test @{q}" for q in at]
         header += ["s / call", "generated"]
         rows = []
-        for method in methods:
+        present = [m for m in methods if records[dataset, m] is not None]
+        for method in present:
             record = records[dataset, method]
             valid = np.asarray(record["best_valid"])
             test = np.asarray(record["test_of_best_valid"])
@@ -282,11 +285,11 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
                     + mean_std(
                         np.asarray(records[dataset, m]["test_of_best_valid"])[:, q - 1]
                     )
-                    for m in methods
+                    for m in present
                 ]
             )
         gaps = []
-        for method in methods:
+        for method in present:
             valid = np.asarray(records[dataset, method]["best_valid"])
             q = min(192, config.queries)
             gaps.append(
@@ -307,7 +310,7 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
             "",
             "Anytime, `valid / test` (mean ± std over seeds):",
             "",
-            markdown_table(["queries"] + [LABELS.get(m, m) for m in methods], anytime),
+            markdown_table(["queries"] + [LABELS.get(m, m) for m in present], anytime),
             "",
         ]
     figure.tight_layout()
@@ -379,6 +382,8 @@ def hardware_section(config: Config, table, space, store: Store, out) -> str:
                     f"s{config.seed}" + _options_tag(config, "agnet")
                 )
                 record = store.get(name, compute)
+                if record is None:
+                    continue
                 valid = np.asarray(record["valid"], np.float64)
                 latency = np.asarray(record["latency"], np.float64)
                 test = np.asarray(record["test"], np.float64)
@@ -484,13 +489,17 @@ def hardware_section(config: Config, table, space, store: Store, out) -> str:
 
 # ----------------------------------------------------------------------- main
 def run_experiment(
-    config: Config, data_dir, out: pathlib.Path, sections: str = "ab"
+    config: Config,
+    data_dir,
+    out: pathlib.Path,
+    sections: str = "ab",
+    stored_only: bool = False,
 ) -> pathlib.Path:
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     table = data.load_table("nb201", data_dir)
     space = spaces.nb201()
-    store = Store(out / "runs")
+    store = Store(out / "runs", stored_only=stored_only)
     log(f"{config}")
     parts = [
         "# AG-Net on NAS-Bench-201 (nasjax)",
@@ -531,6 +540,11 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     parser.add_argument(
         "--brp-seeds", type=int, help="seeds of BRP-NAS (default: --seeds)"
     )
+    parser.add_argument(
+        "--stored-only",
+        action="store_true",
+        help="tabulate the stored configurations only, run nothing",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test setting")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
@@ -553,7 +567,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         methods=methods,
         brp_seeds=args.brp_seeds,
     )
-    return run_experiment(config, args.data, args.out, args.sections)
+    return run_experiment(config, args.data, args.out, args.sections, args.stored_only)
 
 
 if __name__ == "__main__":

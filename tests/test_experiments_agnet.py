@@ -1,0 +1,47 @@
+"""The AG-Net experiment script end to end, in its tiny ``--quick`` setting."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "agnet.py"
+
+
+def _run(arguments, data_folder):
+    env = dict(os.environ, NASJAX_DATA=str(data_folder))
+    command = [sys.executable, str(SCRIPT), *arguments]
+    return subprocess.run(command, env=env, capture_output=True, text=True)
+
+
+def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
+    out = tmp_path / "agnet"
+    first = _run(["--quick", "--out", str(out)], data_folder)
+    assert first.returncode == 0, first.stderr[-3000:]
+    markdown = (out / "agnet.md").read_text()
+    assert "## (a) Search" in markdown and "## (b)" in markdown
+    assert "91.61" in markdown  # the published AG-Net cifar10 validation accuracy
+    assert "CIFAR-10" in markdown  # (b) says which latencies it used
+    assert (out / "search_curves.png").stat().st_size > 0
+    runs = sorted((out / "runs").glob("*.json"))
+    assert len(runs) == 3 + 2  # (a): 3 methods; (b): Eq. 4 and Eq. 5 at one limit
+    record = json.loads((out / "runs" / "a-cifar10-random-r2-q48-s0.json").read_text())
+    assert len(record["best_valid"]) == 2 and len(record["best_valid"][0]) == 48
+    # A rerun recomputes nothing; --stored-only renders without the missing method.
+    stamps = {path: path.stat().st_mtime_ns for path in runs}
+    (out / "runs" / "a-cifar10-rea-r2-q48-s0.json").unlink()
+    stored = _run(["--quick", "--out", str(out), "--stored-only"], data_folder)
+    assert stored.returncode == 0, stored.stderr[-3000:]
+    assert "| REA |" not in (out / "agnet.md").read_text()
+    assert not (out / "runs" / "a-cifar10-rea-r2-q48-s0.json").exists()
+    assert {p: p.stat().st_mtime_ns for p in runs if p.exists()} == {
+        p: t for p, t in stamps.items() if p.exists()
+    }
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    for arguments in (["--methods", "nope"], ["--seeds", "0"], ["--sections", "c"]):
+        done = _run([*arguments, "--out", str(tmp_path)], tmp_path)
+        assert done.returncode == 2, (arguments, done.stderr[-2000:])
+        assert "error:" in done.stderr and "Traceback" not in done.stderr
