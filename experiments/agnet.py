@@ -89,6 +89,7 @@ def get_config(
     queries: int | None = None,
     methods: tuple[str, ...] | None = None,
     brp_seeds: int | None = None,
+    hw_percentiles: tuple[float, ...] | None = None,
 ) -> Config:
     """Defaults, or the tiny ``--quick`` setting (a smoke test, minutes)."""
     config = Config()
@@ -116,6 +117,8 @@ def get_config(
         config = dataclasses.replace(config, methods=methods)
     if brp_seeds is not None:
         config = dataclasses.replace(config, brp_seeds=brp_seeds)
+    if hw_percentiles is not None:
+        config = dataclasses.replace(config, hw_percentiles=hw_percentiles)
     return config
 
 
@@ -541,6 +544,11 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         "--brp-seeds", type=int, help="seeds of BRP-NAS (default: --seeds)"
     )
     parser.add_argument(
+        "--hw-percentiles",
+        help="latency limits of (b) as percentiles of each device's latencies, "
+        "comma-separated (default 10,25,50)",
+    )
+    parser.add_argument(
         "--stored-only",
         action="store_true",
         help="tabulate the stored configurations only, run nothing",
@@ -560,12 +568,21 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
             parser.error(f"--methods takes names of {', '.join(LABELS)}")
     if args.brp_seeds is not None and args.brp_seeds < 1:
         parser.error("--brp-seeds must be a positive integer")
+    hw_percentiles = None
+    if args.hw_percentiles is not None:
+        try:
+            hw_percentiles = tuple(float(p) for p in args.hw_percentiles.split(","))
+        except ValueError:
+            hw_percentiles = ()
+        if not hw_percentiles or not all(0 < p <= 100 for p in hw_percentiles):
+            parser.error("--hw-percentiles takes numbers in (0, 100], e.g. 10,50")
     config = get_config(
         quick=args.quick,
         seeds=args.seeds,
         queries=args.queries,
         methods=methods,
         brp_seeds=args.brp_seeds,
+        hw_percentiles=hw_percentiles,
     )
     return run_experiment(config, args.data, args.out, args.sections, args.stored_only)
 

@@ -41,7 +41,8 @@ def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
 
 
 def test_bad_arguments_exit_2(tmp_path):
-    for arguments in (["--methods", "nope"], ["--seeds", "0"], ["--sections", "c"]):
+    bad = (["--methods", "nope"], ["--seeds", "0"], ["--hw-percentiles", "0,x"])
+    for arguments in bad:
         done = _run([*arguments, "--out", str(tmp_path)], tmp_path)
         assert done.returncode == 2, (arguments, done.stderr[-2000:])
         assert "error:" in done.stderr and "Traceback" not in done.stderr
