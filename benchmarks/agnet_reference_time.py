@@ -54,7 +54,6 @@ import importlib.util
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,10 +61,6 @@ import types
 
 VALID = "nb201_valid_acc_200ep_natstss_perseed.parquet"
 TEST = "nb201_test_acc_200ep_natstss.parquet"
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def install_benchmark(data_dir: str) -> None:
@@ -130,16 +125,22 @@ def main() -> int:
     scripts.append(os.path.join(ref, "Search_Tabular.py"))
     script = next((p for p in scripts if os.path.isfile(p)), None)
     if script is None or not os.path.isfile(os.path.join(ref, "Generator.py")):
-        print(f"{ref} is not an AG-Net checkout (no Generator.py, Search_Tabular.py).")
+        print(
+            f"{ref} is not an AG-Net checkout (no Generator.py, Search_Tabular.py).",
+            file=sys.stderr,
+        )
         return 2
     if not all(importlib.util.find_spec(m) for m in ("torch", "torch_geometric")):
-        print("This needs torch and torch_geometric in the running Python.")
+        print(
+            "This needs torch and torch_geometric in the running Python.",
+            file=sys.stderr,
+        )
         return 2
     data_dir = os.path.abspath(args.data)
     if not os.path.isfile(os.path.join(data_dir, VALID)):
-        print(f"{data_dir} has no {VALID} (pass --data).")
+        print(f"{data_dir} has no {VALID} (pass --data).", file=sys.stderr)
         return 2
-    load_before = uptime()
+    load_before = os.getloadavg()[0]
 
     start = time.perf_counter()
     import numpy as np
@@ -282,7 +283,8 @@ def main() -> int:
     unique = len({g.y.numpy().tobytes() for g in found})
     kind = f"PARTIAL, {len(rounds)} rounds" if args.rounds else "full trial"
     omp = os.environ.get("OMP_WAIT_POLICY", "default")
-    print(f"\nload before: {load_before}\nload after:  {uptime()}")
+    load_after = os.getloadavg()[0]
+    print(f"\nload average before {load_before:.2f}, after {load_after:.2f}")
     times = f"imports {import_s:.0f} s, data {data_s:.0f} s, pretrain {pretrain_s:.0f}s"
     print(f"nproc {os.cpu_count()}, torch {torch.__version__}; {times}; {source}")
     print("round s: " + " ".join(f"{t:.1f}" for t in per_round))
