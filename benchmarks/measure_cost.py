@@ -7,6 +7,7 @@ trimmed means differ. The load average before and after is printed, since the no
 depends on what else runs. Usage:
 
     python benchmarks/measure_cost.py [--cells 20] [--warmup 3] [--repeats 30]
+                                      [--cores LIST]
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--device", help="BACKEND[:INDEX] (default: JAX's default)")
+    parser.add_argument(
+        "--cores", help="pin to these CPU cores (one core: XLA single-threaded)"
+    )
     args = parser.parse_args()
+    if args.cores is not None:
+        measure.pin_cores([int(core) for core in args.cores.split(",")])
 
     device = measure.resolve_device(args.device)
     setup = measure.device_setup(device)

@@ -473,10 +473,14 @@ def hardware_section(config: Config, table, space, store: Store, out) -> str:
             for (d, percentile, joint), (running, optimum) in curves.items():
                 if d != device:
                     continue
-                gap = optimum - np.where(np.isfinite(running), running, np.nan)
+                # Mean over the seeds that have a feasible model yet (NaN before).
+                feasible = np.isfinite(running)
+                seeds = feasible.sum(axis=0)
+                gap = np.where(feasible, optimum - running, 0.0).sum(axis=0)
+                gap = np.where(seeds > 0, gap / np.maximum(seeds, 1), np.nan)
                 (line,) = axis.plot(
-                    np.arange(1, gap.shape[1] + 1),
-                    np.nanmean(gap, axis=0),
+                    np.arange(1, gap.shape[0] + 1),
+                    gap,
                     ls="-" if joint else "--",
                     label=f"p{percentile:g} {'Eq.4' if joint else 'Eq.5'}",
                 )

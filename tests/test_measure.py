@@ -2,7 +2,12 @@
 the CLI, and the shipped CPU table. Nothing here checks a timing's size."""
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
 
+import jax
 import numpy as np
 import pytest
 
@@ -176,6 +181,15 @@ def test_shipped_table_needs_no_data_folder(nb201_space):
     assert metadata["backend"] == "cpu" and metadata["classes_measured"] > 0
 
 
+def test_shipped_table_is_complete_and_is_the_committed_measurement():
+    raw = pathlib.Path(__file__).parents[1] / "experiments" / "measurements"
+    frame = measured.read_measurements(raw / "nb201_cifar10_cpu.parquet")
+    shipped = measured.shipped_class_latencies()
+    assert shipped.shape == (6466,) and np.all(np.isfinite(shipped) & (shipped > 0))
+    np.testing.assert_array_equal(shipped, measured.nb201_class_latencies(frame))
+    assert measured.shipped_metadata()["classes_measured"] == 6466
+
+
 def test_registry_exposes_the_shipped_column(nb201_table):
     assert measured.SHIPPED_COLUMN in nb201_table.columns
     column = data.device_column(nb201_table, "cifar100", "nasjax_cpu")
@@ -184,3 +198,39 @@ def test_registry_exposes_the_shipped_column(nb201_table):
 
 def test_trimmed_mean_of_two_timings_keeps_both():
     assert measure.trimmed_mean([1.0, 3.0]) == 2.0
+
+
+def test_cores_pins_a_fresh_process_to_one_single_threaded_core(tmp_path):
+    core = min(os.sched_getaffinity(0))
+    out, archs_file = tmp_path / "latency.parquet", tmp_path / "archs.txt"
+    archs_file.write_text(f"{C}\n")
+    command = [sys.executable, "-m", "nasjax.cli", "measure"]
+    command += [
+        "--archs",
+        str(archs_file),
+        "--dataset",
+        "ImageNet16-120",
+        "--warmup",
+        "0",
+        "--repeats",
+        "2",
+    ]
+    command += ["--cores", str(core)]
+    command += ["--out", str(out), "--json"]
+    env = {**os.environ, "XLA_FLAGS": ""}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["setup"]["host_cpu"].endswith(" x1")
+
+
+def test_cores_fails_in_one_sentence(run_cli, tmp_path):
+    argv = ["measure", "--sample", "1", "--out", str(tmp_path / "x.parquet")]
+    for cores, message in [
+        ("a", "--cores takes core numbers separated by commas"),
+        ("999", "cores must be some of"),
+        (str(min(os.sched_getaffinity(0))), "before JAX starts its backends"),
+    ]:
+        jax.devices()  # this process has started its backends
+        code, _, stderr = run_cli([*argv, "--cores", cores])
+        assert code == 2 and message in stderr
+        assert len(stderr.strip().splitlines()) == 1

@@ -44,6 +44,11 @@ def add_parser(commands) -> None:
         "--device", help="BACKEND[:INDEX], e.g. cpu, gpu:1 (default: JAX's default)"
     )
     measure.add_argument(
+        "--cores",
+        help="pin to these CPU cores, e.g. 1 or 2,3 (Linux); one core also runs XLA "
+        "single-threaded: steadier CPU timings",
+    )
+    measure.add_argument(
         "--max-new", type=int, help="time at most N architectures in this run"
     )
     measure.add_argument(
@@ -75,9 +80,19 @@ def _archs(args, space):
     return space.from_strings(strings)
 
 
+def _cores(text: str) -> list[int]:
+    try:
+        return [int(core) for core in text.split(",")]
+    except ValueError:
+        fail(f"--cores takes core numbers separated by commas, got {text!r}")
+
+
 def run(args) -> int:
     from nasjax.hardware import measure
     from nasjax.spaces import fbnet, nb201
+
+    if args.cores is not None:
+        measure.pin_cores(_cores(args.cores))
 
     space = nb201() if args.space == "nb201" else fbnet()
     result = measure.measure(

@@ -16,6 +16,10 @@ and XLA folds whatever that makes constant or dead (as a deployment compiler wou
 ``flush_every_s`` seconds and at the end, and a rerun skips what it holds. With
 ``unique=True`` one member of each isomorphism class is timed and the others copy its
 row (``measured_as`` names the timed one).
+
+On a CPU the timings are steadier on cores nothing else uses: :func:`pin_cores`, called
+before JAX starts its backends, confines the process to given cores and, on one core,
+runs XLA single-threaded (``nasjax measure --cores``).
 """
 
 from __future__ import annotations
@@ -128,12 +132,46 @@ def _host_cpu() -> str:
     return platform.processor() or platform.machine()
 
 
+SINGLE_THREAD_XLA_FLAGS = (
+    "--xla_cpu_multi_thread_eigen=false",
+    "intra_op_parallelism_threads=1",
+)
+
+
+def pin_cores(cores: list[int]) -> None:
+    """Confines this process to the CPU ``cores`` (Linux); with one core, XLA's CPU
+    backend also runs single-threaded (:data:`SINGLE_THREAD_XLA_FLAGS` are appended
+    to ``XLA_FLAGS``). Call it before anything starts a JAX backend.
+
+    Raises:
+        ValueError: no cores, a core this process may not use, an OS without CPU
+            affinity, or JAX backends already started.
+    """
+    from jax._src import xla_bridge
+
+    if not hasattr(os, "sched_setaffinity"):
+        raise ValueError("pinning to cores needs Linux (os.sched_setaffinity)")
+    allowed = os.sched_getaffinity(0)
+    if not cores or not set(cores) <= allowed:
+        raise ValueError(f"cores must be some of {sorted(allowed)}, got {cores}")
+    if xla_bridge.backends_are_initialized():
+        raise ValueError("pin_cores must run before JAX starts its backends")
+    os.sched_setaffinity(0, set(cores))
+    if len(set(cores)) == 1:
+        flags = os.environ.get("XLA_FLAGS", "").split()
+        extra = [flag for flag in SINGLE_THREAD_XLA_FLAGS if flag not in flags]
+        os.environ["XLA_FLAGS"] = " ".join(flags + extra)
+
+
 def device_setup(device: jax.Device) -> dict:
-    """``backend``, ``device_kind``, ``host_cpu`` and ``jax_version`` of ``device``."""
+    """``backend``, ``device_kind``, ``host_cpu`` (model and the number of cores this
+    process may use) and ``jax_version`` of ``device``."""
     return {
         "backend": device.platform,
         "device_kind": device.device_kind,
-        "host_cpu": f"{_host_cpu()} x{os.cpu_count()}",
+        "host_cpu": f"{_host_cpu()} x{len(os.sched_getaffinity(0))}"
+        if hasattr(os, "sched_getaffinity")
+        else f"{_host_cpu()} x{os.cpu_count()}",
         "jax_version": jax.__version__,
     }
 
