@@ -38,7 +38,10 @@ def main():
     )
     args = parser.parse_args()
     if args.cores is not None:
-        measure.pin_cores([int(core) for core in args.cores.split(",")])
+        try:
+            measure.pin_cores(args.cores)
+        except ValueError as error:
+            parser.error(str(error))
 
     device = measure.resolve_device(args.device)
     setup = measure.device_setup(device)

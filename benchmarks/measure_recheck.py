@@ -34,7 +34,10 @@ def main():
     if not os.path.isfile(args.file):
         parser.error(f"no file {args.file!r}")
     if args.cores is not None:
-        measure.pin_cores([int(core) for core in args.cores.split(",")])
+        try:
+            measure.pin_cores(args.cores)
+        except ValueError as error:
+            parser.error(str(error))
     frame = measured.read_measurements(args.file)
     timed = frame[frame["arch_str"] == frame["measured_as"]].reset_index(drop=True)
     if len(timed) < 2 or args.cells < 2:

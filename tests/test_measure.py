@@ -225,12 +225,12 @@ def test_cores_pins_a_fresh_process_to_one_single_threaded_core(tmp_path):
 
 def test_cores_fails_in_one_sentence(run_cli, tmp_path):
     argv = ["measure", "--sample", "1", "--out", str(tmp_path / "x.parquet")]
+    jax.devices()  # this process has started its backends
     for cores, message in [
-        ("a", "--cores takes core numbers separated by commas"),
+        ("a", "cores takes core numbers separated by commas"),
         ("999", "cores must be some of"),
         (str(min(os.sched_getaffinity(0))), "before JAX starts its backends"),
     ]:
-        jax.devices()  # this process has started its backends
         code, _, stderr = run_cli([*argv, "--cores", cores])
         assert code == 2 and message in stderr
         assert len(stderr.strip().splitlines()) == 1

@@ -80,19 +80,12 @@ def _archs(args, space):
     return space.from_strings(strings)
 
 
-def _cores(text: str) -> list[int]:
-    try:
-        return [int(core) for core in text.split(",")]
-    except ValueError:
-        fail(f"--cores takes core numbers separated by commas, got {text!r}")
-
-
 def run(args) -> int:
     from nasjax.hardware import measure
     from nasjax.spaces import fbnet, nb201
 
     if args.cores is not None:
-        measure.pin_cores(_cores(args.cores))
+        measure.pin_cores(args.cores)
 
     space = nb201() if args.space == "nb201" else fbnet()
     result = measure.measure(

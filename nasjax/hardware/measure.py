@@ -138,16 +138,25 @@ SINGLE_THREAD_XLA_FLAGS = (
 )
 
 
-def pin_cores(cores: list[int]) -> None:
-    """Confines this process to the CPU ``cores`` (Linux); with one core, XLA's CPU
-    backend also runs single-threaded (:data:`SINGLE_THREAD_XLA_FLAGS` are appended
-    to ``XLA_FLAGS``). Call it before anything starts a JAX backend.
+def pin_cores(cores: str | list[int]) -> None:
+    """Confines this process to the CPU ``cores`` (a list, or a string like
+    ``"1"`` or ``"2,3"``; Linux); with one core, XLA's CPU backend also runs
+    single-threaded (:data:`SINGLE_THREAD_XLA_FLAGS` are appended to ``XLA_FLAGS``).
+    Call it before anything starts a JAX backend.
 
     Raises:
-        ValueError: no cores, a core this process may not use, an OS without CPU
-            affinity, or JAX backends already started.
+        ValueError: not core numbers, a core this process may not use, an OS
+            without CPU affinity, or JAX backends already started.
     """
     from jax._src import xla_bridge
+
+    if isinstance(cores, str):
+        try:
+            cores = [int(core) for core in cores.split(",")]
+        except ValueError:
+            raise ValueError(
+                f"cores takes core numbers separated by commas, got {cores!r}"
+            ) from None
 
     if not hasattr(os, "sched_setaffinity"):
         raise ValueError("pinning to cores needs Linux (os.sched_setaffinity)")
