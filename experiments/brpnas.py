@@ -4,7 +4,7 @@ Usage::
 
     python experiments/brpnas.py [--data DIR] [--out results/brpnas] [--seeds 10]
                                  [--mode fast|faithful] [--sections abc]
-                                 [--stored-only] [--quick]
+                                 [--datasets cifar100,...] [--stored-only] [--quick]
 
 Writes ``OUT/brpnas.md`` and PNG plots atomically; every finished configuration is
 stored as ``OUT/runs/<name>.json``, so a killed run resumes where it stopped.
@@ -90,8 +90,11 @@ class Config:
     hidden: int = 600
 
 
-def get_config(*, quick=False, seeds=None, mode=None, quality_sizes=None) -> Config:
-    """The defaults, or the tiny ``--quick`` setting (a smoke test, minutes)."""
+def get_config(
+    *, quick=False, seeds=None, mode=None, quality_sizes=None, datasets=None
+) -> Config:
+    """The defaults, or the tiny ``--quick`` setting (a smoke test, minutes);
+    ``datasets`` restricts section (a) to some of :data:`DATASETS`."""
     config = Config()
     if quick:
         config = Config(
@@ -114,6 +117,13 @@ def get_config(*, quick=False, seeds=None, mode=None, quality_sizes=None) -> Con
         config = dataclasses.replace(config, mode=mode)
     if quality_sizes is not None:
         config = dataclasses.replace(config, quality_sizes=quality_sizes)
+    if datasets is not None:
+        unknown = sorted(set(datasets) - set(DATASETS))
+        if unknown or not datasets:
+            raise ValueError(
+                f"unknown dataset(s) {unknown or datasets}; choose from {DATASETS}"
+            )
+        config = dataclasses.replace(config, datasets=tuple(datasets))
     return config
 
 
@@ -461,6 +471,12 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         "--sections", default="abc", help="which of (a), (b), (c) to run, e.g. ac"
     )
     parser.add_argument(
+        "--datasets",
+        help="datasets of section (a), comma-separated (default: "
+        + ",".join(DATASETS)
+        + ")",
+    )
+    parser.add_argument(
         "--stored-only",
         action="store_true",
         help="tabulate the stored configurations only, run nothing",
@@ -483,9 +499,17 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
             quality_sizes = ()
         if not quality_sizes or min(quality_sizes) < 2:
             parser.error("--quality-sizes takes integers of at least 2, e.g. 25,50")
-    config = get_config(
-        quick=args.quick, seeds=args.seeds, mode=args.mode, quality_sizes=quality_sizes
-    )
+    datasets = None if args.datasets is None else tuple(args.datasets.split(","))
+    try:
+        config = get_config(
+            quick=args.quick,
+            seeds=args.seeds,
+            mode=args.mode,
+            quality_sizes=quality_sizes,
+            datasets=datasets,
+        )
+    except ValueError as error:
+        parser.error(str(error))
     return run_experiment(config, args.data, args.out, args.sections, args.stored_only)
 
 

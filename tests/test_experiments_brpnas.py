@@ -42,3 +42,23 @@ def test_bad_quality_sizes_exit_2(tmp_path):
         )
         assert done.returncode == 2, (sizes, done.stderr[-2000:])
         assert "--quality-sizes" in done.stderr
+
+
+def test_bad_datasets_exit_2(tmp_path):
+    for datasets in ("cifar10", "cifar100,mnist", ""):
+        command = [sys.executable, str(SCRIPT), "--datasets", datasets]
+        done = subprocess.run(
+            command + ["--out", str(tmp_path)], capture_output=True, text=True
+        )
+        assert done.returncode == 2, (datasets, done.stderr[-2000:])
+        assert "unknown dataset" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_datasets_restrict_section_a(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import brpnas
+
+    config = brpnas.get_config(datasets=("ImageNet16-120", "cifar100"))
+    assert config.datasets == ("ImageNet16-120", "cifar100")
+    assert brpnas.get_config().datasets == brpnas.DATASETS
