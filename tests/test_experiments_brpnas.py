@@ -6,6 +6,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "brpnas.py"
 
 
@@ -34,24 +36,19 @@ def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
     assert {path: path.stat().st_mtime_ns for path in runs} == stamps
 
 
-def test_bad_quality_sizes_exit_2(tmp_path):
-    for sizes in ("x", "25,1", ""):
-        command = [sys.executable, str(SCRIPT), "--quality-sizes", sizes]
-        done = subprocess.run(
-            command + ["--out", str(tmp_path)], capture_output=True, text=True
-        )
-        assert done.returncode == 2, (sizes, done.stderr[-2000:])
-        assert "--quality-sizes" in done.stderr
-
-
-def test_bad_datasets_exit_2(tmp_path):
-    for datasets in ("cifar10", "cifar100,mnist", ""):
-        command = [sys.executable, str(SCRIPT), "--datasets", datasets]
-        done = subprocess.run(
-            command + ["--out", str(tmp_path)], capture_output=True, text=True
-        )
-        assert done.returncode == 2, (datasets, done.stderr[-2000:])
-        assert "unknown dataset" in done.stderr
+@pytest.mark.parametrize(
+    "option, values, message",
+    [
+        ("--quality-sizes", ("x", "25,1", ""), "--quality-sizes"),
+        ("--datasets", ("cifar10", "cifar100,mnist", ""), "unknown dataset"),
+    ],
+)
+def test_bad_option_exits_2(tmp_path, option, values, message):
+    for value in values:
+        command = [sys.executable, str(SCRIPT), option, value, "--out", str(tmp_path)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        assert done.returncode == 2, (value, done.stderr[-2000:])
+        assert message in done.stderr
         assert "Traceback" not in done.stderr
 
 
