@@ -1,4 +1,4 @@
-"""Shared fixtures: explicit keys, the spaces, and the data folder when present."""
+"""Shared fixtures: explicit keys, the spaces, the shipped table, the data folder."""
 
 import os
 import pathlib
@@ -30,10 +30,14 @@ def data_folder() -> pathlib.Path:
 
 
 @pytest.fixture(scope="session")
-def nb201_table(data_folder):
+def nb201_table():
+    """The NAS-Bench-201 table shipped in the package (no data folder needed, and
+    fast to load: this fixture is built once per test worker)."""
     from nasjax import data
 
-    return data.load_table("nb201", data_folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NASJAX_DATA", raising=False)
+        return data.load_table("nb201")
 
 
 @pytest.fixture
