@@ -43,6 +43,26 @@ SMALL = {
         }
         for name in ("agnet", "agnet-hw")
     },
+    "local-search": {"num_init": 3},
+    "bananas": {
+        "num_init": 4,
+        "batch_size": 4,
+        "num_ensemble": 2,
+        "num_layers": 2,
+        "layer_width": 8,
+        "epochs": 3,
+        "num_candidates": 16,
+        "capacity": 32,
+    },
+    "npenas": {
+        "num_init": 4,
+        "batch_size": 4,
+        "hidden": 8,
+        "num_layers": 2,
+        "epochs": 3,
+        "num_candidates": 16,
+        "capacity": 32,
+    },
 }
 MULTI = ("toy/valid_acc", "toy/latency")
 
