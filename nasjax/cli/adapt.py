@@ -1,0 +1,345 @@
+"""``nasjax adapt``: the few-shot latency predictor (:mod:`nasjax.fewshot`) adapted to
+a device from a few measured architectures, written as a column file for searches.
+
+The hardware prior is pre-trained on every latency column of the space's table (HELP's
+``help/*`` devices, HW-NAS-Bench's ``*_latency`` columns, nasjax's own CPU column;
+the shipped tables when there is no data folder), adapted to the measured file, and
+the adapted predictor is written as a column file (:mod:`nasjax.data.user`):
+NAS-Bench-201, the predicted latency of all 15,625 architectures as a CSV; FBNet, the
+additive per-layer cost table as JSON (the predictor is exactly that table).
+
+The same module serves ``nasjax measure --select K`` (:func:`select_archs`: what to
+measure) and ``nasjax search --verify N`` (:func:`verify_latency`).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+
+from nasjax._io import dumps_json
+from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer, progress
+
+COLUMN_SUFFIX = {"nb201": ".csv", "fbnet": ".json"}
+# A NAS-Bench-201 prediction below this share of the fastest measured latency is
+# raised to it: the additive model can extrapolate to zero or below.
+FLOOR_SHARE = 0.1
+
+
+def add_parser(commands) -> None:
+    """Adds ``adapt`` to the ``nasjax`` subcommands."""
+    parser = commands.add_parser(
+        "adapt",
+        help="adapt the few-shot latency predictor to your device's measurements and "
+        "write a latency column file for `nasjax search`",
+        description="Pre-trains a hardware prior on the latencies of every device in "
+        "the space's table, adapts it to a few architectures measured on your device "
+        "(`nasjax measure --select 10` picks them) and writes the predicted latency "
+        "of the whole space: nb201 a CSV arch_str,latency_ms of all 15,625 "
+        "architectures, fbnet a JSON additive per-layer cost table. `nasjax search "
+        "--constraint FILE` uses it as the column user/<file stem>_latency.",
+    )
+    parser.add_argument("--space", choices=tuple(COLUMN_SUFFIX), default="nb201")
+    parser.add_argument(
+        "--measured",
+        required=True,
+        help="your measurements: a `nasjax measure` parquet, or a CSV/parquet with "
+        "arch_str and latency_ms columns",
+    )
+    parser.add_argument(
+        "--value-column",
+        help="the latency column (ms) of --measured (default latency_ms)",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=integer(2, 10**6),
+        help="hold N measured rows out of the adaptation and report the Spearman rho "
+        "of their predicted against measured latency",
+    )
+    parser.add_argument(
+        "--seed", type=integer(0, SEED_MAX), default=0, help="PRNG seed of --holdout"
+    )
+    parser.add_argument(
+        "--out", required=True, help="the column file: nb201 .csv, fbnet .json"
+    )
+    parser.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=run)
+
+
+# ------------------------------------------------------------ the prior and K
+def hardware_prior(space_name: str, data=None):
+    """``(table, prior, columns)``: the space's table and the hardware prior
+    pre-trained on every device latency column of it
+    (:func:`nasjax.fewshot.latency_columns`) over its rows. Host-side."""
+    from nasjax import data as data_module
+    from nasjax import fewshot
+
+    table = data_module.load_table(space_name, data)
+    columns = fewshot.latency_columns(table)
+    return table, fewshot.table_prior(table.space, table, columns), columns
+
+
+def candidates(space_name: str, table, *, unique: bool = False) -> np.ndarray:
+    """``[N, S]`` architectures to choose measurements from: NAS-Bench-201 every cell
+    (with ``unique``, the lowest member of each isomorphism class), FBNet HELP's
+    sampled architectures (the table's rows)."""
+    archs = np.asarray(table.archs)
+    if space_name != "nb201":
+        return archs
+    if unique:
+        archs = np.unique(np.asarray(table.space.canonical(archs)), axis=0)
+    return archs
+
+
+def select_archs(
+    space_name: str, k: int, *, unique: bool = False, data=None, show: bool = True
+) -> np.ndarray:
+    """``[k, S]``: the architectures :func:`nasjax.fewshot.select` wants measured.
+
+    Greedy, so the first ``k`` of a larger selection are these. Host-side.
+
+    Raises:
+        ValueError: ``k`` above the number of candidates.
+    """
+    from nasjax import data as data_module
+    from nasjax import fewshot
+
+    table = data_module.load_table(space_name, data)
+    pool = candidates(space_name, table, unique=unique)
+    if not 1 <= k <= len(pool):
+        raise ValueError(
+            f"--select takes 1 to {len(pool)} {space_name} architectures, got {k}"
+        )
+    with progress(f"choosing {k} architectures to measure", enabled=show):
+        columns = fewshot.latency_columns(table)
+        prior = fewshot.table_prior(table.space, table, columns)
+        rows = np.asarray(fewshot.select(prior, table.space, pool, k))
+    return pool[rows]
+
+
+def additive_costs(adapted, space):
+    """The adapted predictor as an :class:`~nasjax.data.AdditiveColumn` (ms): the
+    prediction of each single-slot change from the all-first-choice architecture
+    (the model is additive, so this is exact). Host-side."""
+    from nasjax import fewshot
+    from nasjax.data import AdditiveColumn
+
+    num_slots, width = space.num_slots, max(space.num_choices)
+    probes = np.zeros((num_slots, width, num_slots), np.int32)
+    for slot, choices in enumerate(space.num_choices):
+        probes[slot, :choices, slot] = np.arange(choices)
+    base = float(fewshot.predict(adapted, space, np.zeros(num_slots, np.int32)))
+    per_slot = np.asarray(fewshot.predict(adapted, space, probes), np.float64) - base
+    for slot, choices in enumerate(space.num_choices):
+        per_slot[slot, choices:] = 0.0
+    return AdditiveColumn(per_slot, np.float64(base))
+
+
+# ---------------------------------------------------------------- the command
+def _split_holdout(count: int, holdout: int | None, seed: int):
+    if holdout is None:
+        return np.arange(count), np.arange(0)
+    if count - holdout < 2:
+        fail(
+            f"--holdout {holdout} leaves {count - holdout} of {count} measured "
+            "architectures to adapt to; at least 2 are needed"
+        )
+    held = np.random.default_rng(seed).permutation(count)
+    return np.sort(held[holdout:]), np.sort(held[:holdout])
+
+
+def run(args) -> int:
+    from nasjax import fewshot, metrics, spaces
+    from nasjax.data import user
+
+    suffix = COLUMN_SUFFIX[args.space]
+    if pathlib.Path(args.out).suffix.lower() != suffix:
+        kind = (
+            "a CSV of every architecture" if suffix == ".csv" else "a JSON cost table"
+        )
+        fail(f"--out for {args.space} is {kind}: a {suffix} file, got {args.out!r}")
+    check_outputs((args.out, False, ()))
+    seconds = {}
+    start = time.perf_counter()
+    space = spaces.get(args.space)
+    archs, latencies = user.read_latencies(
+        args.measured, space, value_column=args.value_column, min_rows=2
+    )
+    fit, held = _split_holdout(len(archs), args.holdout, args.seed)
+    fewshot.check_samples(space, archs[fit], latencies[fit])
+    seconds["read"] = time.perf_counter() - start
+
+    show = not args.json
+    start = time.perf_counter()
+    with progress(
+        "pre-training the hardware prior on the table's devices", enabled=show
+    ):
+        table, prior, columns = hardware_prior(args.space, args.data)
+        prior.mean.block_until_ready()
+    seconds["pretrain"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    adapted = fewshot.adapt(prior, space, archs[fit], latencies[fit])
+    adapted.weights.block_until_ready()
+    seconds["adapt"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    floored = 0
+    if args.space == "nb201":
+        everything = np.asarray(space.from_benchmark_index(np.arange(space.size)))
+        predicted = np.asarray(fewshot.predict(adapted, space, everything), np.float64)
+        floor = FLOOR_SHARE * float(latencies[fit].min())
+        floored = int(np.sum(predicted < floor))
+        predicted = np.maximum(predicted, floor)
+        seconds["predict"] = time.perf_counter() - start
+        start = time.perf_counter()
+        user.write_column_file(args.out, space, archs=everything, latencies=predicted)
+    else:
+        costs = additive_costs(adapted, space)
+        seconds["predict"] = time.perf_counter() - start
+        start = time.perf_counter()
+        about = {
+            "measured": str(args.measured),
+            "samples": int(len(fit)),
+            "prior_devices": len(columns),
+        }
+        user.write_column_file(args.out, space, additive=costs, about=about)
+    seconds["write"] = time.perf_counter() - start
+
+    prior_scale, isotropic, noise = np.asarray(adapted.hyperparameters).tolist()
+    report = {
+        "out": args.out,
+        "column": user.column_name(args.out),
+        "space": args.space,
+        "samples": int(len(fit)),
+        "prior_devices": len(columns),
+        "hyperparameters": {
+            "prior_scale": prior_scale,
+            "isotropic_std": isotropic,
+            "noise_std": noise,
+            "log_evidence": float(adapted.log_evidence),
+        },
+        "floored": floored,
+        "seconds": seconds,
+        "holdout": None,
+    }
+    if len(held):
+        guess = np.asarray(fewshot.predict(adapted, space, archs[held]), np.float64)
+        report["holdout"] = {
+            "rows": int(len(held)),
+            "spearman": float(metrics.spearman_rho(guess, latencies[held])),
+            "median_ratio": float(np.median(latencies[held] / guess)),
+        }
+    if args.json:
+        print(dumps_json(report))
+        return 0
+    _print_report(report)
+    return 0
+
+
+def _print_report(report: dict) -> None:
+    hyper = report["hyperparameters"]
+    print(
+        f"adapted to {report['samples']} measured architectures with a prior over "
+        f"{report['prior_devices']} devices: prior scale {hyper['prior_scale']:g}, "
+        f"isotropic std {hyper['isotropic_std']:g}, noise std {hyper['noise_std']:g} "
+        f"(type-II ML, log evidence {hyper['log_evidence']:.1f})"
+    )
+    held = report["holdout"]
+    if held is not None:
+        print(
+            f"held-out {held['rows']} rows: Spearman rho {held['spearman']:.3f}, "
+            f"median measured / predicted {held['median_ratio']:.3f}"
+        )
+    if report["floored"]:
+        print(
+            f"note: {report['floored']} predictions were below {FLOOR_SHARE:g} x the "
+            "fastest measured latency and are raised to it"
+        )
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in report["seconds"].items())
+    print(f"took {steps}")
+    print(f"wrote {report['out']}: column {report['column']} for `nasjax search`")
+
+
+# ------------------------------------------------------------ search --verify
+def verify_latency(
+    space_name: str,
+    dataset: str | None,
+    archs: np.ndarray,
+    predicted: np.ndarray,
+    *,
+    limit: float | None = None,
+    warmup: int = 3,
+    repeats: int = 30,
+    show: bool = True,
+) -> dict:
+    """Times ``archs`` on the local JAX backend and compares with ``predicted``.
+
+    Args:
+        space_name: ``"nb201"`` or ``"fbnet"``.
+        dataset: the networks' dataset (default the space's).
+        archs: ``[N, S]`` architectures.
+        predicted: ``[N]`` their predicted latency (ms).
+        limit: the latency limit (ms), if any.
+        warmup, repeats: as :func:`nasjax.hardware.measure.time_network`.
+        show: a progress bar on stderr.
+
+    Returns:
+        JSON-ready ``{"archs", "predicted_ms", "measured_ms", "spearman" (None below
+        2 archs), "median_ratio" (measured / predicted), "limit",
+        "share_within_limit" (measured; None without a limit)}``.
+    """
+    import tqdm
+
+    from nasjax import metrics, networks, spaces
+    from nasjax.hardware.measure import time_network
+
+    space = spaces.get(space_name)
+    archs = np.asarray(archs).reshape(-1, space.num_slots)
+    predicted = np.asarray(predicted, np.float64)
+    measured = np.array(
+        [
+            time_network(
+                networks.network(space_name, arch, dataset),
+                warmup=warmup,
+                repeats=repeats,
+            ).latency_ms
+            for arch in tqdm.tqdm(
+                archs, desc="verifying", unit="arch", disable=not show
+            )
+        ]
+    )
+    positive = predicted > 0
+    return {
+        "archs": [space.to_string(a) for a in archs],
+        "predicted_ms": predicted.tolist(),
+        "measured_ms": measured.tolist(),
+        "spearman": float(metrics.spearman_rho(predicted, measured))
+        if len(archs) >= 2
+        else None,
+        "median_ratio": float(np.median(measured[positive] / predicted[positive]))
+        if positive.any()
+        else None,
+        "limit": limit,
+        "share_within_limit": None
+        if limit is None
+        else float(np.mean(measured <= limit)),
+    }
+
+
+def format_verification(verified: dict) -> str:
+    """One line summarising :func:`verify_latency`'s result."""
+    parts = [f"verified {len(verified['archs'])} architectures on this machine:"]
+    if verified["spearman"] is not None:
+        parts.append(f"Spearman rho {verified['spearman']:.3f},")
+    if verified["median_ratio"] is not None:
+        parts.append(f"median measured / predicted {verified['median_ratio']:.3f}")
+    if verified["limit"] is not None:
+        parts.append(
+            f"; {100 * verified['share_within_limit']:.0f}% really meet the limit "
+            f"{verified['limit']:g} ms"
+        )
+    return " ".join(parts).replace(" ;", ";")
