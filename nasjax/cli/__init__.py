@@ -12,7 +12,7 @@ import sys
 from nasjax.cli._common import Parser, fail, progress
 
 # Subcommand modules, in the order ``nasjax --help`` lists them.
-COMMANDS = ("data", "search", "sweep", "measure", "predict")
+COMMANDS = ("data", "search", "sweep", "measure", "adapt", "predict")
 
 __all__ = ["COMMANDS", "build_parser", "main", "progress"]
 
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (DataError, ValueError) as error:
         fail(str(error))
+    except OSError as error:  # a disk that fills up or a folder removed mid-run
+        fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
 
 
 if __name__ == "__main__":
