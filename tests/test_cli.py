@@ -13,7 +13,7 @@ import pytest
         (["search", "--queries", "0"], "positive"),
         (["search", "--batch-size", "0"], "positive"),
         (["search", "--strategy", "random", "--batch-size", "-3"], "positive"),
-        (["search", "--queries", "ten"], "invalid int value"),
+        (["search", "--queries", "ten"], "argument --queries: must be a positive"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -25,10 +25,11 @@ def test_bad_flags_exit_2_with_one_line(argv, expected, run_cli):
 
 def test_missing_data_exits_2(run_cli, tmp_path, monkeypatch):
     monkeypatch.delenv("NASJAX_DATA", raising=False)
-    code, _, err = run_cli(["data", "check"])
+    code, _, err = run_cli(["data", "check", "--data", str(tmp_path / "nope")])
+    assert code == 2 and "does not exist" in err.splitlines()[-1]
+    argv = ["search", "--space", "nb101", "--out", str(tmp_path), "--json"]
+    code, _, err = run_cli(argv)  # nasjax ships no NAS-Bench-101 table
     assert code == 2 and "NASJAX_DATA" in err.splitlines()[-1]
-    code, _, err = run_cli(["search", "--data", str(tmp_path), "--json"])
-    assert code == 2 and "nb201_valid_acc_200ep_natstss_perseed.parquet" in err
 
 
 def test_data_check_json(run_cli, data_folder):

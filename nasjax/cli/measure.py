@@ -3,10 +3,11 @@ into a resumable latency table."""
 
 from __future__ import annotations
 
-import json
 import pathlib
+import sys
 
-from nasjax.cli._common import fail
+from nasjax._io import dumps_json
+from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer
 
 SETUP = ("dataset", "batch_size", "backend", "device_kind", "host_cpu", "jax_version")
 
@@ -30,16 +31,35 @@ def add_parser(commands) -> None:
         help="'all' (nb201's 15,625, the default) or a file of arch strings, one a "
         "line",
     )
-    which.add_argument("--sample", type=int, help="N architectures drawn at random")
-    measure.add_argument("--seed", type=int, default=0, help="PRNG seed of --sample")
+    which.add_argument(
+        "--sample", type=integer(1, 10**6), help="N architectures drawn at random"
+    )
+    which.add_argument(
+        "--select",
+        type=integer(1, 10**4),
+        metavar="K",
+        help="the K architectures `nasjax adapt` learns your device from best "
+        "(greedy D-optimal under the hardware prior of the table's devices, so "
+        "--select 20 adds 10 to --select 10): nb201 among all cells (one per "
+        "isomorphism class with --unique), fbnet among HELP's 5,000 sampled archs",
+    )
+    measure.add_argument(
+        "--seed", type=integer(0, SEED_MAX), default=0, help="PRNG seed of --sample"
+    )
     measure.add_argument(
         "--unique",
         action="store_true",
         help="time one cell per isomorphism class and copy it to the others",
     )
-    measure.add_argument("--batch-size", type=int, default=1, help="images per call")
-    measure.add_argument("--warmup", type=int, default=3, help="untimed runs")
-    measure.add_argument("--repeats", type=int, default=30, help="timed runs")
+    measure.add_argument(
+        "--batch-size", type=integer(1, 4096), default=1, help="images per call"
+    )
+    measure.add_argument(
+        "--warmup", type=integer(0, 10**4), default=3, help="untimed runs"
+    )
+    measure.add_argument(
+        "--repeats", type=integer(2, 10**5), default=30, help="timed runs"
+    )
     measure.add_argument(
         "--device", help="BACKEND[:INDEX], e.g. cpu, gpu:1 (default: JAX's default)"
     )
@@ -49,10 +69,15 @@ def add_parser(commands) -> None:
         "single-threaded: steadier CPU timings",
     )
     measure.add_argument(
-        "--max-new", type=int, help="time at most N architectures in this run"
+        "--max-new",
+        type=integer(0, 10**6),
+        help="time at most N architectures in this run",
     )
     measure.add_argument(
-        "--out", required=True, help="the latency table (.parquet); resumed if present"
+        "--out",
+        required=True,
+        help="the latency table (.parquet); resumed if present (rows with a bad "
+        "arch_str or latency are timed again); runs on one file share it",
     )
     measure.add_argument("--json", action="store_true", help="machine-readable output")
     measure.set_defaults(handler=run)
@@ -67,6 +92,12 @@ def _archs(args, space):
         if args.sample < 1:
             fail(f"--sample takes a positive count, got {args.sample}")
         return space.sample(jax.random.key(args.seed), args.sample)
+    if args.select is not None:
+        from nasjax.cli.adapt import select_archs
+
+        return select_archs(
+            args.space, args.select, unique=args.unique, show=not args.json
+        )
     if args.archs in (None, "all"):
         if args.space != "nb201":
             fail(f"--space {args.space} needs --sample N or --archs FILE")
@@ -74,7 +105,11 @@ def _archs(args, space):
     path = pathlib.Path(args.archs)
     if not path.is_file():
         fail(f"--archs takes 'all' or a file of arch strings; no file {args.archs!r}")
-    strings = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"--archs {args.archs}: cannot read it ({type(error).__name__})")
+    strings = [line.strip() for line in text.splitlines() if line.strip()]
     if not strings:
         fail(f"{args.archs!r} holds no arch strings")
     return space.from_strings(strings)
@@ -84,6 +119,7 @@ def run(args) -> int:
     from nasjax.hardware import measure
     from nasjax.spaces import fbnet, nb201
 
+    check_outputs((args.out, False, ()))
     if args.cores is not None:
         measure.pin_cores(args.cores)
 
@@ -100,6 +136,7 @@ def run(args) -> int:
         unique=args.unique,
         max_new=args.max_new,
         progress=not args.json,
+        note=lambda line: sys.stderr.write(f"nasjax: note: {line}\n"),
     )
     frame, stats = result.frame, measure.timing_summary(result.timed)
     setup = frame[list(SETUP)].iloc[:1].to_dict("records")[0] if len(frame) else {}
@@ -110,9 +147,10 @@ def run(args) -> int:
             "copied": result.num_copied,
             "skipped": result.num_skipped,
             "left": result.num_left,
+            "invalid": result.num_invalid,
             "wall_s": result.wall_s,
         }
-        print(json.dumps({"out": args.out, **counts, **stats, "setup": setup}))
+        print(dumps_json({"out": args.out, **counts, **stats, "setup": setup}))
         return 0
     if len(result.timed):
         print(

@@ -5,14 +5,13 @@ Writes a results JSON and a PNG of the best-so-far curves.
 
 from __future__ import annotations
 
-import json
-import os
+import io
 import pathlib
 
 import numpy as np
 
-from nasjax._io import write_atomic
-from nasjax.cli._common import fail, progress
+from nasjax._io import dumps_json, write_atomic
+from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer, progress
 
 
 def add_parser(commands) -> None:
@@ -33,13 +32,17 @@ def add_parser(commands) -> None:
         choices=sorted(set(search.ALL) - set(search.MULTI_OBJECTIVE)),
     )
     parser.add_argument(
-        "--queries", type=int, default=100, help="unique queries per seed"
+        "--queries", type=integer(1, 10**6), default=100, help="unique queries per seed"
     )
     parser.add_argument(
-        "--seeds", type=int, default=10, help="seeds, vmapped in one call"
+        "--seeds", type=integer(1, 10**5), default=10, help="seeds, vmapped in one call"
     )
-    parser.add_argument("--seed", type=int, default=0, help="base PRNG seed")
-    parser.add_argument("--batch-size", type=int, help="architectures asked per round")
+    parser.add_argument(
+        "--seed", type=integer(0, SEED_MAX), default=0, help="base PRNG seed"
+    )
+    parser.add_argument(
+        "--batch-size", type=integer(1, 10**4), help="architectures asked per round"
+    )
     parser.add_argument("--out", default="results/search", help="output folder")
     parser.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -58,6 +61,7 @@ def run(args) -> int:
     batch_size = 1 if args.batch_size is None else args.batch_size
     if min(args.queries, args.seeds, batch_size) < 1:
         fail("--queries, --seeds and --batch-size must be positive integers")
+    check_outputs((args.out, True, ("results.json", "curves.png")))
     space = spaces.get(args.space)
     objective, report = data.search_columns(args.space, args.dataset)
     strategy_options = (
@@ -114,10 +118,10 @@ def run(args) -> int:
         "num_queries": result.num_queries.tolist(),
     }
     out = pathlib.Path(args.out)
-    write_atomic(out / "results.json", json.dumps(output).encode())
+    write_atomic(out / "results.json", dumps_json(output).encode())
     _plot_curves(output, out / "curves.png")
     if args.json:
-        print(json.dumps({"config": output["config"], "final": final, "out": str(out)}))
+        print(dumps_json({"config": output["config"], "final": final, "out": str(out)}))
         return 0
     print(
         f"{args.strategy} on {args.space} {args.dataset}, {args.queries} queries, "
@@ -154,7 +158,7 @@ def _plot_curves(output: dict, path: pathlib.Path) -> None:
         f"(mean ± std over {config['seeds']} seeds)"
     )
     figure.tight_layout()
-    temporary = path.with_suffix(".tmp.png")
-    figure.savefig(temporary, dpi=120)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
-    os.replace(temporary, path)
+    write_atomic(path, buffer.getvalue())

@@ -4,16 +4,17 @@ tabulates and plots it.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import sys
 
-from nasjax.cli._common import fail, progress
+from nasjax._io import dumps_json
+from nasjax.cli._common import check_outputs, fail, integer, progress
 
 
 def add_parser(commands) -> None:
     """Adds ``sweep`` to the ``nasjax`` subcommands."""
     from nasjax import data, search
+    from nasjax import sweep as sweep_module
 
     datasets = sorted(
         {d for s in data.SEARCH_COLUMNS.values() for d in s} | {"cifar10-valid"}
@@ -30,13 +31,30 @@ def add_parser(commands) -> None:
     sweep.add_argument("--devices", help="comma-separated devices, e.g. edgegpu,raspi4")
     sweep.add_argument("--limits", help="comma-separated latency limits (ms) or none")
     sweep.add_argument("--objectives", help="comma-separated columns (override)")
-    sweep.add_argument("--seeds", type=int, help="seeds per configuration")
-    sweep.add_argument("--seed", type=int, help="base PRNG seed")
-    sweep.add_argument("--queries", type=int, help="unique queries per seed")
-    sweep.add_argument("--batch-size", type=int, help="architectures asked per round")
-    sweep.add_argument("--hv-every", type=int, help="queries between HV points")
-    sweep.add_argument("--summary", action="store_true", help="tabulate the store")
-    sweep.add_argument("--out", required=True, help="sweep folder (the store)")
+    bound = {name: integer(*limits) for name, limits in sweep_module.BOUNDS.items()}
+    sweep.add_argument("--seeds", type=bound["seeds"], help="seeds per configuration")
+    sweep.add_argument("--seed", type=bound["seed"], help="base PRNG seed")
+    sweep.add_argument(
+        "--queries", type=bound["queries"], help="unique queries per seed"
+    )
+    sweep.add_argument(
+        "--batch-size", type=bound["batch_size"], help="architectures asked per round"
+    )
+    sweep.add_argument(
+        "--hv-every", type=bound["hv_every"], help="queries between HV points"
+    )
+    sweep.add_argument(
+        "--summary",
+        action="store_true",
+        help="tabulate the store (files in it that are not valid records are named "
+        "and skipped)",
+    )
+    sweep.add_argument(
+        "--out",
+        required=True,
+        help="sweep folder (the store): a rerun redoes only missing or broken "
+        "configurations; runs on one store share them",
+    )
     sweep.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
     sweep.add_argument("--json", action="store_true", help="machine-readable output")
     sweep.set_defaults(handler=run)
@@ -46,11 +64,23 @@ def run(args) -> int:
     from nasjax import data, sweep
 
     out = pathlib.Path(args.out)
+    check_outputs(
+        (out, True, ("summary.md", "hypervolume.png", "fronts.png")),
+        (out / sweep.CONFIGS_DIR, True, ()),
+    )
+
+    def note(message):
+        if not args.json:
+            sys.stderr.write(message + "\n")
+
+    def warn(message):
+        sys.stderr.write(f"nasjax: warning: {message}\n")
+
     if args.summary:
-        table = sweep.summarise(out)
+        table = sweep.summarise(out, warn=warn)
         if args.json:
             records = sweep.load_store(out)
-            print(json.dumps({"out": str(out), "configs": len(records)}))
+            print(dumps_json({"out": str(out), "configs": len(records)}))
         else:
             print(table, end="")
             print(f"wrote {out / 'summary.md'}, hypervolume.png and fronts.png")
@@ -73,21 +103,17 @@ def run(args) -> int:
     configs = spec.configs()
     with progress("loading the benchmark table", enabled=not args.json):
         table = data.load_table(spec.space, args.data)
-
-    def note(message):
-        if not args.json:
-            sys.stderr.write(message + "\n")
-
     statuses = sweep.run_sweep(
         spec,
         out,
         table=table,
         progress=lambda message: progress(message, enabled=not args.json),
         skipped=note,
+        warn=warn,
     )
     ran = sum(s["status"] == "ran" for s in statuses)
     if args.json:
-        print(json.dumps({"out": str(out), "configs": statuses}))
+        print(dumps_json({"out": str(out), "configs": statuses}))
     else:
         print(
             f"{len(configs)} configurations: {ran} ran, {len(configs) - ran} already "
