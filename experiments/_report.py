@@ -14,7 +14,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from nasjax._io import write_atomic
+from nasjax._io import locked, write_atomic
 
 
 def logger(name: str) -> Callable[[str], None]:
@@ -72,19 +72,37 @@ def machine() -> str:
 class Store:
     """One JSON file per finished configuration under ``folder``: rerunning skips
     what is stored, so a killed run resumes losing at most the configuration that
-    was running."""
+    was running. A stored file that is not a complete JSON object is named on stderr
+    and recomputed; concurrent runs take turns per name (an ``fcntl.flock`` on
+    ``NAME.json.lock``), so a configuration is computed once between them."""
 
     def __init__(self, folder: pathlib.Path, *, stored_only: bool = False):
         self.folder = pathlib.Path(folder)
         self.stored_only = stored_only
 
+    def _read(self, path: pathlib.Path) -> dict | None:
+        if not path.is_file():
+            return None
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as error:
+            problem = f"not complete JSON ({type(error).__name__})"
+        else:
+            if isinstance(record, dict) and record:
+                return record
+            problem = "not a JSON object of results"
+        print(f"[store] {path} is redone: {problem}", file=sys.stderr, flush=True)
+        return None
+
     def get(self, name: str, compute: Callable[[], dict]) -> dict | None:
         """The stored record, else ``compute()`` stored (None if ``stored_only``)."""
         path = self.folder / f"{name}.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-        if self.stored_only:
-            return None
-        record = compute()
-        write_atomic(path, json.dumps(record).encode())
+        record = self._read(path)
+        if record is not None or self.stored_only:
+            return record
+        with locked(path):
+            record = self._read(path)  # another run may have stored it meanwhile
+            if record is None:
+                record = compute()
+                write_atomic(path, json.dumps(record).encode())
         return record

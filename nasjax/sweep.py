@@ -49,7 +49,14 @@ table's exact (feasible) front, the most any search can reach.
 **Store.** ``DIR/configs/<id>.json`` per configuration, ``id`` = a readable slug and
 the first 10 hex digits of the SHA-256 of the canonical JSON of the configuration
 (:attr:`Config.id`). A file is written through a temporary file and ``os.replace``, so
-it is complete or absent; a rerun skips every configuration whose file exists.
+it is complete or absent; a rerun skips every configuration whose file holds a valid
+record of it (:func:`record_problem`: complete, of this schema and configuration,
+finite where it must be) and redoes, with a warning naming the file, one that does not.
+Other files in ``configs/`` are ignored with a note. Runs on one store share the work:
+a run holds an ``fcntl.flock`` on ``configs/<id>.json.lock`` while it runs that
+configuration, others skip it and come back to it at the end (waiting on the lock),
+so each configuration runs once between them; a killed run's lock is released by the
+kernel and its configuration is run by whoever comes next.
 
 **Devices and hosts.** The seeds of a configuration are sharded over a 1-D
 ``jax.sharding.Mesh`` of ``jax.devices()`` with axis ``"seeds"`` (:func:`seed_mesh`);
@@ -66,6 +73,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import math
 import os
@@ -83,12 +91,31 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from nasjax import data, search, spaces
-from nasjax._io import write_atomic
+from nasjax._io import locked, write_atomic
 from nasjax.data.table import Table, higher_is_better, within_limit
 from nasjax.search.strategy import SearchResult, Strategy, run_seeds
 
 CONFIGS_DIR = "configs"  # DIR/configs/<id>.json, one per finished configuration
 FINAL_NAMES = ("best_valid", "test_of_best_valid", "best_test")
+# Bounds of the integer settings (a flag, or a key of a spec file).
+BOUNDS = {
+    "seeds": (1, 10**5),
+    "seed": (0, 2**32 - 1),
+    "queries": (1, 10**6),
+    "batch_size": (1, 10**4),
+    "hv_every": (1, 10**6),
+}
+RECORD_KEYS = (
+    "id",
+    "config",
+    "columns",
+    "labels",
+    "num_queries",
+    "final",
+    "curves",
+    "constraint_max",
+    "hypervolume",
+)
 
 
 # ------------------------------------------------------------------------ spec
@@ -156,6 +183,10 @@ class SweepSpec:
             raise ValueError("seeds, queries and batch_size must be positive integers")
         if self.hv_every is not None and self.hv_every < 1:
             raise ValueError("hv_every must be a positive integer")
+        for name, (low, high) in BOUNDS.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
         if self.limits and not self.devices and any(x is not None for x in self.limits):
             raise ValueError("a limit needs a device to constrain (--devices)")
         if not self.strategies or not self.datasets:
@@ -680,6 +711,95 @@ def _store_listing(paths: Sequence[pathlib.Path]) -> list[bool]:
     return [bool(d) for d in done]
 
 
+def _is_number_or_none(value) -> bool:
+    return value is None or _is_number(value)
+
+
+def _grid_problem(values, shape: tuple[int, ...], what: str) -> str | None:
+    """Why ``values`` is not nested lists of ``shape`` numbers or nulls."""
+    if not shape:
+        return None if _is_number_or_none(values) else f"{what} holds {values!r}"
+    if not isinstance(values, list) or len(values) != shape[0]:
+        return f"{what} is not a list of {shape[0]}"
+    for value in values:
+        problem = _grid_problem(value, shape[1:], what)
+        if problem is not None:
+            return problem
+    return None
+
+
+def record_problem(record: Any, config: Config | None = None) -> str | None:
+    """Why ``record`` is not a complete stored configuration, or ``None``.
+
+    Checks the keys, that ``config`` (or the record's own) matches its ``id``, the
+    shapes of ``num_queries``, ``final`` and ``curves`` (``[R]``, ``[R]`` and
+    ``[R, Q]``, numbers or null), and that ``table_hv`` is finite.
+    """
+    if not isinstance(record, dict):
+        return f"not a JSON object but a {type(record).__name__}"
+    missing = [key for key in RECORD_KEYS if key not in record]
+    if missing:
+        return f"lacks keys {missing}"
+    if config is None:
+        try:
+            stored = dict(record["config"])
+            if stored.get("objectives") is not None:
+                stored["objectives"] = tuple(stored["objectives"])
+            config = Config(**stored)
+            config.id  # noqa: B018 - hashes and formats every field
+        except (TypeError, ValueError, KeyError):
+            return "its config is not a sweep configuration"
+    if record["config"] != config.to_dict() or record["id"] != config.id:
+        return f"it holds another configuration than {config.id}"
+    seeds, queries = config.seeds, config.queries
+    num_queries = record["num_queries"]
+    if not (
+        isinstance(num_queries, list)
+        and len(num_queries) == seeds
+        and all(isinstance(n, int) and 0 <= n <= queries for n in num_queries)
+    ):
+        return f"num_queries is not {seeds} counts in [0, {queries}]"
+    for part, shape in (("final", (seeds,)), ("curves", (seeds, queries))):
+        if not isinstance(record[part], dict):
+            return f"{part} is not an object"
+        for name in FINAL_NAMES:
+            problem = _grid_problem(record[part].get(name), shape, f"{part}.{name}")
+            if problem is not None:
+                return problem
+    hv = record["hypervolume"]
+    if hv is not None and not (
+        isinstance(hv, dict)
+        and _is_number(hv.get("table_hv"))
+        and _grid_problem(hv.get("final"), (seeds,), "") is None
+        and isinstance(hv.get("curves"), list)
+        and isinstance(hv.get("columns"), list)
+        and isinstance(hv.get("table_front"), list)
+        and isinstance(hv.get("fronts"), list)
+        and isinstance(hv.get("queries"), list)
+    ):
+        return "its hypervolume is incomplete"
+    return None
+
+
+def read_record(
+    path: pathlib.Path, config: Config | None = None
+) -> tuple[dict | None, str | None]:
+    """``(record, None)`` for a valid stored record, ``(None, why)`` otherwise
+    (``why`` is ``None`` when there is no file)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError) as error:
+        return None, f"cannot read it ({type(error).__name__})"
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        return None, f"not complete JSON ({error})"
+    problem = record_problem(record, config)
+    return (None, problem) if problem else (record, None)
+
+
 def run_sweep(
     spec: SweepSpec,
     out: str | os.PathLike,
@@ -689,11 +809,15 @@ def run_sweep(
     mesh: Mesh | None = None,
     progress: Callable[[str], Any] | None = None,
     skipped: Callable[[str], Any] | None = None,
+    warn: Callable[[str], Any] | None = None,
 ) -> list[dict]:
     """Runs every configuration of ``spec`` not yet in ``out``'s store. Host-side.
 
     Every configuration is checked (:func:`plan`) before any runs. Each finished
-    one is written atomically to ``out/configs/<id>.json``.
+    one is written atomically to ``out/configs/<id>.json``. A stored file that fails
+    :func:`record_problem` is named (``warn``) and redone. Concurrent runs on one
+    store share the work (see the module docstring); several hosts run every
+    configuration together instead, as process 0's store listing says.
 
     Args:
         spec: the grid.
@@ -702,7 +826,9 @@ def run_sweep(
         data_dir: the data folder (default ``$NASJAX_DATA``).
         mesh: the device mesh (default :func:`seed_mesh`).
         progress: ``message -> context manager`` wrapped around each run.
-        skipped: called with a message for each configuration already stored.
+        skipped: called with a message for each configuration already stored, or
+            run by another process on this store.
+        warn: called with a message naming each stored file that is redone.
 
     Returns:
         ``[{"id", "path", "status": "ran" | "stored"}]`` in grid order.
@@ -715,29 +841,80 @@ def run_sweep(
         plan(config, table)
     folder = pathlib.Path(out) / CONFIGS_DIR
     paths = [folder / f"{c.id}.json" for c in configs]
-    done = _store_listing(paths)
-    statuses = []
-    for i, (config, path, stored) in enumerate(zip(configs, paths, done)):
-        message = f"[{i + 1}/{len(configs)}] {config.label}"
-        if stored:
-            if skipped is not None:
-                skipped(f"{message}: in the store, skipped")
-            statuses.append({"id": config.id, "path": str(path), "status": "stored"})
-            continue
-        context = progress(message) if progress is not None else nullcontext()
+    statuses: dict[int, dict] = {}
+    labels = [f"[{i + 1}/{len(configs)}] {c.label}" for i, c in enumerate(configs)]
+
+    def run_one(i: int) -> None:
+        context = progress(labels[i]) if progress is not None else nullcontext()
         with context:
-            record, _ = run_config(config, table, mesh=mesh)
+            record, _ = run_config(configs[i], table, mesh=mesh)
         if jax.process_index() == 0:
-            write_atomic(path, json.dumps(record, allow_nan=False).encode())
-        statuses.append({"id": config.id, "path": str(path), "status": "ran"})
-    return statuses
+            write_atomic(paths[i], json.dumps(record, allow_nan=False).encode())
+        statuses[i] = {"id": configs[i].id, "path": str(paths[i]), "status": "ran"}
+
+    def stored(i: int, how: str) -> None:
+        if skipped is not None:
+            skipped(f"{labels[i]}: {how}, skipped")
+        statuses[i] = {"id": configs[i].id, "path": str(paths[i]), "status": "stored"}
+
+    warned = set()
+
+    def valid(i: int) -> bool:
+        record, problem = read_record(paths[i], configs[i])
+        if problem is not None and warn is not None and i not in warned:
+            warn(f"{paths[i]} is redone: {problem}")
+            warned.add(i)
+        return record is not None
+
+    if jax.process_count() > 1:  # every host runs the same configurations
+        for i, done in enumerate(_store_listing(paths)):
+            if done and valid(i):
+                stored(i, "in the store")
+            else:
+                run_one(i)
+        return [statuses[i] for i in range(len(configs))]
+
+    busy = []  # run by another process when we looked
+    for i in range(len(configs)):
+        if paths[i].exists() and valid(i):
+            stored(i, "in the store")
+            continue
+        with locked(paths[i], blocking=False) as mine:
+            if not mine:
+                busy.append(i)
+            elif paths[i].exists() and valid(i):  # finished while we looked
+                stored(i, "in the store")
+            else:
+                run_one(i)
+    for i in busy:  # wait for the other process; run it if that one died
+        with locked(paths[i]):
+            if paths[i].exists() and valid(i):
+                stored(i, "run by another process on this store")
+            else:
+                run_one(i)
+    return [statuses[i] for i in range(len(configs))]
 
 
 # ------------------------------------------------------------------- summary
-def load_store(out: str | os.PathLike) -> list[dict]:
-    """Every record of ``out/configs/``, sorted by dataset, device, limit, strategy."""
+def load_store(
+    out: str | os.PathLike, *, warn: Callable[[str], Any] | None = None
+) -> list[dict]:
+    """Every valid record of ``out/configs/``, sorted by dataset, device, limit,
+    strategy. Other files there are skipped, each named by ``warn`` with the reason
+    (a rerun of the sweep redoes a broken record of its own)."""
     folder = pathlib.Path(out) / CONFIGS_DIR
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        record, problem = read_record(path)
+        if record is None:
+            if warn is not None:
+                warn(f"{path} is ignored: {problem}")
+            continue
+        if record["id"] != path.stem:
+            if warn is not None:
+                warn(f"{path} is ignored: it holds the record of {record['id']}")
+            continue
+        records.append(record)
     return sorted(records, key=_sort_key)
 
 
@@ -785,15 +962,19 @@ def summary_table(records: Sequence[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summarise(out: str | os.PathLike) -> str:
+def summarise(
+    out: str | os.PathLike, *, warn: Callable[[str], Any] | None = None
+) -> str:
     """Writes ``summary.md``, ``hypervolume.png``, ``fronts.png``; returns the table.
 
+    Files of the store that are not valid records are skipped (:func:`load_store`).
+
     Raises:
-        ValueError: the store is empty.
+        ValueError: the store holds no valid record.
     """
 
     out = pathlib.Path(out)
-    records = load_store(out)
+    records = load_store(out, warn=warn)
     if not records:
         raise ValueError(
             f"no configurations in {str(out / CONFIGS_DIR)!r}; run a sweep first"
@@ -852,11 +1033,10 @@ def _plot_store(records: Sequence[dict], out: pathlib.Path) -> None:
             axis.set_title(_title(key), fontsize=9)
             axis.grid(alpha=0.3)
         figure.tight_layout()
-        path = out / f"{name}.png"
-        temporary = path.with_suffix(".tmp.png")
-        figure.savefig(temporary, dpi=110)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
         plt.close(figure)
-        os.replace(temporary, path)
+        write_atomic(out / f"{name}.png", buffer.getvalue())
 
 
 def _plot_hv(axis, group: list[dict]) -> None:

@@ -29,7 +29,7 @@ def _env(data_folder, **extra):
         (["--datasets", "mnist"], None, "choose from ['ImageNet16-120', 'cifar10'"),
         (["--limits", "5,fast", "--devices", "edgegpu"], None, "numbers or 'none'"),
         (["--limits", "5"], None, "a limit needs a device"),
-        (["--seeds", "0"], None, "positive integers"),
+        (["--seeds", "0"], None, "argument --seeds: must be a positive integer"),
         ([], "{not json", "is not JSON"),
         ([], '{"strategies": ["rea"], "budget": 3}', "valid keys: ['space'"),
         ([], '{"seeds": "ten"}', "'seeds' must be an integer"),

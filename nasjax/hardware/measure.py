@@ -17,6 +17,13 @@ and XLA folds whatever that makes constant or dead (as a deployment compiler wou
 ``unique=True`` one member of each isomorphism class is timed and the others copy its
 row (``measured_as`` names the timed one).
 
+Runs on one file share it: each write holds an ``fcntl.flock`` on ``FILE.lock``,
+re-reads the file and adds only the rows it lacks, so concurrent runs lose no rows;
+before timing an architecture a run re-reads the file when another run changed it and
+skips what that one measured. On resume a row is trusted only when its ``arch_str`` and
+``measured_as`` are architectures of the space (written as the space writes them) and
+its latency is a positive number; other rows are named, dropped and timed again.
+
 On a CPU the timings are steadier on cores nothing else uses: :func:`pin_cores`, called
 before JAX starts its backends, confines the process to given cores and, on one core,
 runs XLA single-threaded (``nasjax measure --cores``).
@@ -29,6 +36,7 @@ import os
 import pathlib
 import platform
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -38,6 +46,7 @@ import pandas as pd
 import tqdm
 
 from nasjax import networks
+from nasjax._io import locked
 from nasjax.data import measured
 from nasjax.networks import Network
 
@@ -70,6 +79,8 @@ class MeasureResult(NamedTuple):
         num_skipped: requested architectures already in the file.
         num_left: requested architectures still missing (``max_new`` reached).
         wall_s: wall time of this run.
+        num_invalid: rows of the file that failed validation and were dropped (their
+            architectures, when requested, were timed again).
     """
 
     frame: pd.DataFrame
@@ -78,6 +89,7 @@ class MeasureResult(NamedTuple):
     num_skipped: int
     num_left: int
     wall_s: float
+    num_invalid: int = 0
 
 
 # ------------------------------------------------------------------- devices
@@ -304,6 +316,48 @@ def _check_resumable(path: pathlib.Path, existing: pd.DataFrame, setup: dict):
             )
 
 
+def _row_problem(search_space, row: dict) -> str | None:
+    """Why a stored row cannot be trusted, or ``None``."""
+    for name in ("arch_str", "measured_as"):
+        text = row[name]
+        try:
+            spelled = search_space.to_string(search_space.from_string(str(text)))
+        except (ValueError, TypeError, IndexError, KeyError):
+            return f"{name} {str(text)[:60]!r} is not an architecture"
+        if spelled != text:
+            return f"{name} {str(text)[:60]!r} is not written as {spelled!r}"
+    latency = row["latency_ms"]
+    if not (isinstance(latency, int | float) and math.isfinite(latency)):
+        return f"latency_ms is {latency!r}"
+    if latency <= 0:
+        return f"latency_ms is {latency!r}, not positive"
+    return None
+
+
+def _valid_rows(
+    path: pathlib.Path, frame: pd.DataFrame, search_space, note
+) -> pd.DataFrame:
+    """``frame`` without the rows that fail :func:`_row_problem` (named by ``note``)
+    and without repeated ``arch_str`` (the first is kept)."""
+    records = frame.to_dict("records")
+    problems = [_row_problem(search_space, row) for row in records]
+    for i, problem in enumerate(problems):
+        if problem is not None and note is not None:
+            note(f"{path}: row {i} is dropped and timed again: {problem}")
+    keep = np.array([p is None for p in problems], dtype=bool)
+    keep &= ~frame["arch_str"].duplicated().to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+def _signature(path: pathlib.Path):
+    """What changes when the file is replaced: inode, size, modification time."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def measure(
     space: str,
     archs,
@@ -318,6 +372,7 @@ def measure(
     max_new: int | None = None,
     flush_every_s: float = 10.0,
     progress: bool = False,
+    note: Callable[[str], None] | None = None,
 ) -> MeasureResult:
     """Times ``archs`` into the measurement file ``out``, resuming it. Host-side.
 
@@ -332,6 +387,8 @@ def measure(
         max_new: time at most this many architectures in this run (default all).
         flush_every_s: seconds between rewrites of ``out``.
         progress: show a progress bar on stderr.
+        note: called with a line naming each stored row that is dropped (and timed
+            again) because it failed validation.
 
     Raises:
         ValueError: bad arguments, an architecture outside the space, or a file that
@@ -367,32 +424,58 @@ def measure(
     }
 
     path = pathlib.Path(out)
-    existing = (
-        measured.read_measurements(path)
-        if path.exists()
-        else measured.empty_measurements()
-    )
-    _check_resumable(path, existing, setup)
+
+    def read_valid(report) -> tuple[pd.DataFrame, int]:
+        """The file's trusted rows and how many rows it held."""
+        if not path.exists():
+            return measured.empty_measurements(), 0
+        frame = measured.read_measurements(path)
+        _check_resumable(path, frame, setup)  # before dropping any row
+        return _valid_rows(path, frame, search_space, report), len(frame)
+
+    signature = _signature(path)
+    existing, num_rows = read_valid(note)
+    num_invalid = num_rows - len(existing)
     done = set(existing["arch_str"])
     timed_row: dict[str, dict] = {}  # class -> the row of its timed member
-    timed_before = existing[existing["arch_str"] == existing["measured_as"]]
-    if unique and len(timed_before):
-        held = search_space.from_strings(list(timed_before["arch_str"]))
-        for cls, row in zip(
-            _class_strings(search_space, held), timed_before.to_dict("records")
-        ):
-            timed_row.setdefault(cls, row)
+
+    def remember_timed(frame: pd.DataFrame) -> None:
+        timed_before = frame[frame["arch_str"] == frame["measured_as"]]
+        if unique and len(timed_before):
+            held = search_space.from_strings(list(timed_before["arch_str"]))
+            for cls, row in zip(
+                _class_strings(search_space, held), timed_before.to_dict("records")
+            ):
+                timed_row.setdefault(cls, row)
+
+    remember_timed(existing)
 
     rows: list[dict] = []
     counts = {"timed": 0, "copied": 0, "skipped": 0, "left": 0}
     last_flush = time.perf_counter()
 
     def flush() -> pd.DataFrame:
-        new = pd.DataFrame(rows, columns=list(measured.COLUMNS))
-        frame = pd.concat([existing, new]) if len(existing) else new
-        frame = frame.reset_index(drop=True).astype(measured.COLUMNS)
-        measured.write_measurements(path, frame)
+        """Merges this run's rows into the file under its lock (no row lost)."""
+        nonlocal signature
+        with locked(path):
+            on_disk, _ = read_valid(None)
+            new = pd.DataFrame(rows, columns=list(measured.COLUMNS))
+            new = new[~new["arch_str"].isin(set(on_disk["arch_str"]))]
+            frame = pd.concat([on_disk, new]) if len(on_disk) else new
+            frame = frame.reset_index(drop=True).astype(measured.COLUMNS)
+            measured.write_measurements(path, frame)
+            signature = _signature(path)
         return frame
+
+    def refresh() -> None:
+        """Takes in what another run on this file measured since the last look."""
+        nonlocal signature
+        if _signature(path) == signature:
+            return
+        signature = _signature(path)
+        frame, _ = read_valid(None)
+        done.update(frame["arch_str"])
+        remember_timed(frame)
 
     seen = set()
     frame = existing
@@ -407,6 +490,8 @@ def measure(
                 continue
             seen.add(string)
             keys = {"arch_str": string, "arch_idx": index}
+            if string not in done and not (unique and cls in timed_row):
+                refresh()
             if string in done:
                 counts["skipped"] += 1
             elif unique and cls in timed_row:
@@ -438,14 +523,17 @@ def measure(
                     flush()
                     last_flush = time.perf_counter()
     finally:
-        if rows:
+        if rows or num_invalid:
             frame = flush()
-    timed = frame[len(existing) :]
+    timed_here = {
+        row["arch_str"] for row in rows if row["arch_str"] == row["measured_as"]
+    }
     return MeasureResult(
         frame=frame,
-        timed=timed[timed["arch_str"] == timed["measured_as"]],
+        timed=frame[frame["arch_str"].isin(timed_here)],
         num_copied=counts["copied"],
         num_skipped=counts["skipped"],
         num_left=counts["left"],
         wall_s=time.perf_counter() - begin,
+        num_invalid=num_invalid,
     )
