@@ -45,16 +45,19 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--measured",
         required=True,
+        metavar="FILE",
         help="your measurements: a `nasjax measure` parquet, or a CSV/parquet with "
         "arch_str and latency_ms columns",
     )
     parser.add_argument(
         "--value-column",
+        metavar="COLUMN",
         help="the latency column (ms) of --measured (default latency_ms)",
     )
     parser.add_argument(
         "--holdout",
         type=integer(2, 10**6),
+        metavar="N",
         help="hold N measured rows out of the adaptation and report the Spearman rho "
         "of their predicted against measured latency",
     )
@@ -62,9 +65,14 @@ def add_parser(commands) -> None:
         "--seed", type=integer(0, SEED_MAX), default=0, help="PRNG seed of --holdout"
     )
     parser.add_argument(
-        "--out", required=True, help="the column file: nb201 .csv, fbnet .json"
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the column file: nb201 .csv, fbnet .json",
     )
-    parser.add_argument("--data", help="data folder (default: $NASJAX_DATA)")
+    parser.add_argument(
+        "--data", metavar="DIR", help="data folder (default: $NASJAX_DATA)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(handler=run)
 
