@@ -2,7 +2,7 @@
 benchmark devices, adapt it from a handful of measurements, predict the whole space.
 
 ```python
-prior = fewshot.pretrain(space, table.archs, latencies)  # [A, T] of training devices
+prior = fewshot.table_prior(space, table, fewshot.latency_columns(table))
 rows = fewshot.select(prior, space, candidates, k=10)  # what to measure
 adapted = fewshot.adapt(prior, space, candidates[rows], measured_ms)
 latency = fewshot.predict(adapted, space, space.enumerate())  # ms
@@ -19,18 +19,28 @@ from nasjax.fewshot.model import (
     pretrain,
     select,
 )
-from nasjax.fewshot.protocol import HELP_PUBLISHED, HELP_SPLITS, evaluate_grid
+from nasjax.fewshot.protocol import (
+    HELP_PUBLISHED,
+    HELP_PUBLISHED_MEAN,
+    HELP_SPLITS,
+    evaluate_grid,
+    latency_columns,
+    table_prior,
+)
 
 __all__ = [
     "Adapted",
     "HELP_PUBLISHED",
+    "HELP_PUBLISHED_MEAN",
     "HELP_SPLITS",
     "HardwarePrior",
     "adapt",
     "check_samples",
     "evaluate_grid",
     "features",
+    "latency_columns",
     "predict",
     "pretrain",
     "select",
+    "table_prior",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from nasjax import metrics
-from nasjax.fewshot.model import HardwarePrior, adapt, predict
+from nasjax.fewshot.model import HardwarePrior, adapt, predict, pretrain
 from nasjax.spaces._base import SearchSpace
 
 
@@ -68,6 +68,7 @@ HELP_PUBLISHED = {
     },
     "fbnet": {"fpga": 0.892, "raspi4": 0.887, "eyeriss": 0.943},
 }  # fmt: skip
+HELP_PUBLISHED_MEAN = {"nb201": 0.932, "fbnet": 0.910}  # as printed there
 
 
 def trimmed(indices: np.ndarray, latency: np.ndarray) -> np.ndarray:
@@ -206,3 +207,62 @@ def leave_one_out_masks(columns: list[str]) -> Bool[Array, "T T"]:
     column ``t``: never a column of the same hardware (any batch size or dataset)."""
     hardware = [hardware_of(c) for c in columns]
     return jnp.asarray([[h != g for g in hardware] for h in hardware])
+
+
+# The analytic cost whose direction :func:`table_prior` adds to the prior.
+COST_COLUMNS = {"nb201": "cifar10/flops", "fbnet": "cifar100/flops"}
+
+
+def latency_columns(table) -> list[str]:
+    """Every device latency column of a table, one per device setting: HELP's
+    ``help/*`` and the ``*_latency`` columns, less those that repeat a ``help/*``
+    column of the same device (FBNet's CIFAR-100 lookup-table latencies of the devices
+    HELP also took from HW-NAS-Bench: equal to 1e-6). Host-side."""
+    columns = [
+        c for c in table.column_names if c.startswith("help/") or c.endswith("_latency")
+    ]
+    query = jnp.asarray(table.archs)
+
+    def repeats_help(column: str) -> bool:
+        twin = "help/" + column.split("/", 1)[1].removesuffix("_latency")
+        if column.startswith("help/") or twin not in columns:
+            return False
+        ours = np.asarray(table.query(query, column), np.float64)
+        theirs = np.asarray(table.query(query, twin), np.float64)
+        both = np.isfinite(ours) & np.isfinite(theirs)
+        return bool(both.any()) and bool(
+            np.allclose(ours[both], theirs[both], rtol=1e-5, atol=0)
+        )
+
+    return [c for c in columns if not repeats_help(c)]
+
+
+def table_prior(
+    space: SearchSpace,
+    table,
+    columns: list[str],
+    *,
+    archs: np.ndarray | None = None,
+    row_mask: np.ndarray | None = None,
+) -> HardwarePrior:
+    """The prior pre-trained on ``columns`` of ``table`` (and its FLOPs). Host-side.
+
+    Args:
+        space: the table's search space.
+        table: a :class:`~nasjax.data.Table`.
+        columns: the training devices' latency columns.
+        archs: ``[A, S]`` rows to use (default the table's rows).
+        row_mask: ``[A, T]`` rows each device may use (default all known).
+    """
+    archs = np.asarray(table.archs if archs is None else archs)
+    query = jnp.asarray(archs)
+    latencies = np.stack(
+        [np.asarray(table.query(query, c), np.float32) for c in columns], axis=1
+    )
+    cost = COST_COLUMNS.get(space.name)
+    costs = (
+        np.asarray(table.query(query, cost), np.float32)[:, None]
+        if cost in table.columns
+        else None
+    )
+    return pretrain(space, archs, latencies, row_mask=row_mask, costs=costs)
