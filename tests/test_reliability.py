@@ -390,3 +390,20 @@ def test_a_command_without_its_subcommand_lists_them(argv, commands, run_cli):
     assert code == 2 and "Traceback" not in err
     last = err.strip().splitlines()[-1]
     assert last.startswith("nasjax") and all(c in last for c in commands)
+
+
+def test_a_measurement_file_with_implausible_latencies_is_refused(tmp_path):
+    frame = measured.empty_measurements()
+    for i, (cell, latency) in enumerate(zip(CELLS[:2], (1.5, -2.0))):
+        frame.loc[i] = {
+            **dict.fromkeys(measured.COLUMNS, 0),
+            "arch_str": cell,
+            "measured_as": cell,
+            "latency_ms": latency,
+            **dict(space="nb201", dataset="cifar10", backend="cpu", device_kind="c"),
+            **dict(host_cpu="x", jax_version="x"),
+        }
+    path = tmp_path / "latency.parquet"
+    measured.write_measurements(path, frame.astype(measured.COLUMNS))
+    with pytest.raises(data.DataError, match=r"latency.parquet.*values <= 0"):
+        measured.load_measured(path)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from nasjax._io import write_atomic
 from nasjax.data._files import DataError
+from nasjax.data._validate import check_table
 from nasjax.data.nb201 import benchmark_archs, table_from_benchmark_columns
 from nasjax.data.table import Table
 from nasjax.spaces.fbnet import FBNetSpace
@@ -119,8 +120,9 @@ def load_measured(path: str | os.PathLike, *, device: str | None = None) -> Tabl
             from the shipped ``nasjax_cpu``.
 
     Raises:
-        DataError: unreadable file, empty file, or an architecture string that does
-            not parse.
+        DataError: unreadable file, empty file, an architecture string that does
+            not parse, or implausible latencies (:func:`~nasjax.data._validate.
+            check_table`: too few known, or not positive).
     """
     frame = read_measurements(path)
     if not len(frame):
@@ -131,9 +133,10 @@ def load_measured(path: str | os.PathLike, *, device: str | None = None) -> Tabl
     try:
         archs = space.from_strings(list(frame["arch_str"]))
         column = f"{setup['dataset']}/{device}_latency"
-        return Table.from_rows(space, archs, {column: frame["latency_ms"].to_numpy()})
+        table = Table.from_rows(space, archs, {column: frame["latency_ms"].to_numpy()})
     except ValueError as error:
         raise DataError(f"{str(path)!r}: {error}") from None
+    return check_table(table, path)
 
 
 # ------------------------------------------------------- the shipped CPU table
