@@ -19,8 +19,9 @@ Writes ``OUT/help.md`` and ``OUT/loo.png``:
     is pre-trained on every other column whose hardware differs (no batch size or
     dataset of the held-out hardware), adapted from K = 5, 10, 20, 50 random samples,
     and evaluated on all the column's other architectures; beside FLOPs and BRP-NAS's
-    GCN latency predictor trained from scratch on the same K and on 900 (NAS-Bench-201
-    only; ``--brp-sizes``, ``--brp-seeds``). Each BRP-NAS training is stored in
+    GCN latency predictor trained from scratch on the same K and on 900 (NAS-Bench-201,
+    HELP's meta-test devices, or every device with ``--brp-all-devices``;
+    ``--brp-sizes``, ``--brp-seeds``). Each BRP-NAS training is stored in
     ``OUT/runs/``, so a killed run resumes.
 """
 
@@ -63,6 +64,7 @@ class Config:
     help_samples: int = 10
     brp_sizes: tuple[int, ...] = (5, 10, 20, 50, 900)
     brp_seeds: int = 1
+    brp_all_devices: bool = False  # default: HELP's NAS-Bench-201 meta-test devices
     brp_epochs: int | None = None  # None: the preset's
     seed: int = 0
 
@@ -286,9 +288,16 @@ def _brp_baseline(config, space_name, space, archs, columns, values, store) -> d
     (NAS-Bench-201 only)."""
     if space_name != "nb201" or not config.brp_sizes or config.brp_seeds < 1:
         return {}
+    if config.brp_all_devices:
+        chosen = columns
+    else:
+        test = fewshot.HELP_SPLITS["nb201"].meta_test
+        chosen = [protocol.help_column("nb201", d) for d in test]
     results = {column: {} for column in columns}
     for k in config.brp_sizes:  # every device at small K before any at 900
         for t, column in enumerate(columns):
+            if column not in chosen:
+                continue
             known = np.flatnonzero(np.isfinite(values[:, t]) & (values[:, t] > 0))
             rhos = []
             for seed in range(config.brp_seeds):
@@ -428,6 +437,9 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     parser.add_argument("--sections", default="ab", help="(a) HELP, (b) leave-one-out")
     parser.add_argument("--brp-sizes", help="BRP-NAS sizes, default 5,...,900")
     parser.add_argument("--brp-seeds", type=int, default=None, help="default 1")
+    parser.add_argument(
+        "--brp-all-devices", action="store_true", help="BRP-NAS on every column"
+    )
     parser.add_argument("--stored-only", action="store_true", help="run nothing new")
     parser.add_argument("--quick", action="store_true", help="tiny test setting")
     args = parser.parse_args(argv)
@@ -445,6 +457,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         seeds=args.seeds,
         brp_sizes=brp_sizes,
         brp_seeds=args.brp_seeds,
+        brp_all_devices=args.brp_all_devices or None,
     )
     return run_experiment(config, args.data, args.out, args.sections, args.stored_only)
 
