@@ -90,7 +90,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from nasjax import data, search, spaces
+from nasjax import _progress, data, search, spaces
 from nasjax._io import locked, write_atomic
 from nasjax.data.table import Table, higher_is_better, within_limit
 from nasjax.search.strategy import SearchResult, Strategy, run_seeds
@@ -436,6 +436,7 @@ def seed_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
         "report",
         "constraint",
         "sharding",
+        "progress",
     ),
 )
 def _run_key_data(
@@ -449,6 +450,7 @@ def _run_key_data(
     report,
     constraint,
     sharding,
+    progress,
 ):
     keys = jax.random.wrap_key_data(key_data)
     result = run_seeds(
@@ -460,6 +462,7 @@ def _run_key_data(
         report=report,
         constraint=constraint,
         limit=limit,
+        progress=progress,
     )._replace(state=None)
     return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), result)
 
@@ -483,13 +486,15 @@ def run_sharded(
     constraint: str | None = None,
     limit: float | None = None,
     mesh: Mesh | None = None,
+    progress: bool = False,
 ) -> SearchResult:
     """:func:`run_seeds` with the ``[R]`` seeds sharded over ``mesh``'s devices.
 
     Pads ``R`` to a multiple of the device count (repeating the last key), shards the
     keys with ``NamedSharding(mesh, P("seeds"))``, replicates the table, and returns
     host NumPy arrays of the ``R`` real seeds (``state`` is dropped). Equal to
-    :func:`run_seeds` for the same keys.
+    :func:`run_seeds` for the same keys. ``progress``: feed the active
+    :class:`nasjax._progress.Bar` from the compiled loop (same results).
     """
     mesh = seed_mesh() if mesh is None else mesh
     num_seeds = keys.shape[0]
@@ -513,8 +518,11 @@ def run_sharded(
         report=report,
         constraint=constraint,
         sharding=sharding,
+        progress=progress,
     )
-    return jax.tree.map(lambda x: _to_host(x)[:num_seeds], result)
+    result = jax.tree.map(lambda x: _to_host(x)[:num_seeds], result)
+    _progress.finish_run(result)
+    return result
 
 
 @jax.jit
@@ -604,9 +612,11 @@ def _nan_to_none(values) -> Any:
 
 
 def run_config(
-    config: Config, table: Table, *, mesh: Mesh | None = None
+    config: Config, table: Table, *, mesh: Mesh | None = None, progress: bool = False
 ) -> tuple[dict, SearchResult]:
     """Runs one configuration. Returns its JSON-ready record and the host result.
+
+    ``progress``: feed the active :class:`nasjax._progress.Bar` (same results).
 
     Raises:
         ValueError: as :func:`plan`.
@@ -628,6 +638,7 @@ def run_config(
         constraint=plan_.constraint,
         limit=plan_.limit,
         mesh=mesh,
+        progress=progress,
     )
     finals = (result.best_objective, result.best_objective_report, result.best_report)
     record = {
@@ -825,7 +836,8 @@ def run_sweep(
         table: the benchmark table; default loaded from ``data_dir``.
         data_dir: the data folder (default ``$NASJAX_DATA``).
         mesh: the device mesh (default :func:`seed_mesh`).
-        progress: ``message -> context manager`` wrapped around each run.
+        progress: ``message -> context manager`` wrapped around each run; the run
+            feeds the :class:`nasjax._progress.Bar` it may open.
         skipped: called with a message for each configuration already stored, or
             run by another process on this store.
         warn: called with a message naming each stored file that is redone.
@@ -847,7 +859,9 @@ def run_sweep(
     def run_one(i: int) -> None:
         context = progress(labels[i]) if progress is not None else nullcontext()
         with context:
-            record, _ = run_config(configs[i], table, mesh=mesh)
+            record, _ = run_config(
+                configs[i], table, mesh=mesh, progress=progress is not None
+            )
         if jax.process_index() == 0:
             write_atomic(paths[i], json.dumps(record, allow_nan=False).encode())
         statuses[i] = {"id": configs[i].id, "path": str(paths[i]), "status": "ran"}

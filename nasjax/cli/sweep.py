@@ -8,6 +8,7 @@ import pathlib
 import sys
 
 from nasjax._io import dumps_json
+from nasjax._progress import Bar
 from nasjax.cli._common import check_outputs, fail, integer, progress
 
 
@@ -107,7 +108,9 @@ def run(args) -> int:
         spec,
         out,
         table=table,
-        progress=lambda message: progress(message, enabled=not args.json),
+        progress=lambda message: Bar(
+            spec.seeds * spec.queries, message, enabled=not args.json
+        ),
         skipped=note,
         warn=warn,
     )

@@ -23,9 +23,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from nasjax import _progress
 from nasjax.data.table import Table, higher_is_better, within_limit
 
 State = Any
+SEEDS_AXIS = "run_seeds"  # run_seeds' vmap axis
 
 
 class Strategy(NamedTuple):
@@ -67,6 +69,7 @@ class _Carry(NamedTuple):
     rows: Int[Array, "Q"]  # table row of each query, -1 = not yet made
     num_queries: Int[Array, ""]
     num_steps: Int[Array, ""]
+    next_report: Int[Array, ""]  # the round at which to report progress next
 
 
 def _classify_rows(rows: Int[Array, "B"], queried_rows: Int[Array, "Q"]):
@@ -114,6 +117,8 @@ def _best_so_far(values, companion, maximise: bool):
         "report",
         "constraint",
         "max_steps",
+        "progress",
+        "axis_names",
     ),
 )
 def run(
@@ -127,6 +132,8 @@ def run(
     constraint: str | None = None,
     limit: float | Array = jnp.inf,
     max_steps: int | None = None,
+    progress: bool = False,
+    axis_names: tuple[str, ...] = (),
 ) -> SearchResult:
     """Runs ``strategy`` until ``num_queries`` unique architectures were queried.
 
@@ -152,6 +159,11 @@ def run(
         constraint: a column that must stay within ``limit`` (static), or None.
         limit: the constraint's bound; traced, so a vmap over limits compiles once.
         max_steps: cap on ask/tell rounds (static); default ``10 * ceil(Q / B) + 100``.
+        progress: report the queries and rounds done to the active
+            :class:`nasjax._progress.Bar` (static); the results are the same.
+        axis_names: names of the ``vmap`` axes this run is mapped over (static), so
+            that the progress report is one call for all seeds (:func:`run_seeds`
+            passes its own).
 
     Returns:
         A :class:`SearchResult`.
@@ -173,7 +185,10 @@ def run(
     num_slots = table.space.num_slots
 
     def cond(carry: _Carry):
-        return (carry.num_queries < num_queries) & (carry.num_steps < max_steps)
+        going = (carry.num_queries < num_queries) & (carry.num_steps < max_steps)
+        if progress:  # always true; it keeps the progress callback's output alive
+            going = going & (carry.next_report > 0)
+        return going
 
     def body(carry: _Carry) -> _Carry:
         key, ask_key = jax.random.split(carry.key)
@@ -193,6 +208,17 @@ def run(
             fitness = fitness[:, 0]
         state = strategy.tell(state, archs, fitness)
         slot = jnp.where(charged, position, num_queries)  # out of range -> dropped
+        num_made = carry.num_queries + jnp.sum(charged)
+        next_report = carry.next_report
+        if progress:
+            rounds, due = carry.num_steps + 1, carry.next_report
+            for axis in axis_names:  # the same for all seeds: a real branch
+                rounds, due = jax.lax.pmax(rounds, axis), jax.lax.pmax(due, axis)
+            next_report = jax.lax.cond(
+                rounds >= due,
+                lambda: _progress.tick(num_made, carry.num_steps + 1),
+                lambda: carry.next_report,
+            )
         return _Carry(
             key=key,
             state=state,
@@ -200,8 +226,9 @@ def run(
             objective=carry.objective.at[slot].set(values, mode="drop"),
             report=carry.report.at[slot].set(reported, mode="drop"),
             rows=carry.rows.at[slot].set(rows, mode="drop"),
-            num_queries=carry.num_queries + jnp.sum(charged),
+            num_queries=num_made,
             num_steps=carry.num_steps + 1,
+            next_report=next_report,
         )
 
     init_key, loop_key = jax.random.split(key)
@@ -219,6 +246,7 @@ def run(
             rows=jnp.full((num_queries,), -1, jnp.int32),
             num_queries=jnp.int32(0),
             num_steps=jnp.int32(0),
+            next_report=jnp.int32(1),
         ),
     )
     best_objective, best_objective_report = _best_so_far(
@@ -255,4 +283,8 @@ def run_seeds(
     **kwargs,
 ) -> SearchResult:
     """:func:`run` vmapped over ``keys`` ``[R]``: every field gains a leading ``R``."""
-    return jax.vmap(lambda k: run(strategy, table, k, num_queries, **kwargs))(keys)
+    axis_names = (*kwargs.pop("axis_names", ()), SEEDS_AXIS)
+    return jax.vmap(
+        lambda k: run(strategy, table, k, num_queries, axis_names=axis_names, **kwargs),
+        axis_name=SEEDS_AXIS,
+    )(keys)
