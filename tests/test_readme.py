@@ -1,4 +1,4 @@
-"""The README's Python example runs as written (with the data folder)."""
+"""The README's Python example runs as written (no data folder needed)."""
 
 import pathlib
 import re
@@ -6,7 +6,7 @@ import re
 README = pathlib.Path(__file__).parent.parent / "README.md"
 
 
-def test_python_example_runs(data_folder, capsys):
+def test_python_example_runs(capsys):
     block = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
     namespace = {}
     exec(compile(block, "README.md", "exec"), namespace)
