@@ -141,3 +141,16 @@ def finish_run(result) -> None:
     """Counts a finished run on the active bar, if any (see :meth:`Bar.finish_run`)."""
     if _ACTIVE:
         _ACTIVE[-1].finish_run(result)
+
+
+def run_seeds(label: str, strategy, table, keys, num_queries: int, **kwargs):
+    """:func:`nasjax.search.run_seeds` under a :class:`Bar` named ``label``.
+
+    Blocks until the run is done (the bar closes after its last report).
+    """
+    from nasjax.search.strategy import run_seeds as run_all
+
+    with Bar(len(keys) * num_queries, label):
+        result = run_all(strategy, table, keys, num_queries, progress=True, **kwargs)
+        finish_run(result)
+    return result
