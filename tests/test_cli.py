@@ -47,7 +47,7 @@ def test_data_check_json(run_cli, data_folder):
     assert status["HW-NAS-Bench-v1_0.pickle"] == "missing"  # an optional download
 
 
-def test_search_writes_results_and_plot(run_cli, data_folder, tmp_path):
+def test_search_writes_results_and_plot(run_cli, tmp_path):
     argv = [
         "search",
         "--dataset",
@@ -60,8 +60,6 @@ def test_search_writes_results_and_plot(run_cli, data_folder, tmp_path):
         "3",
         "--out",
         str(tmp_path),
-        "--data",
-        str(data_folder),
         "--json",
     ]
     code, out, _ = run_cli(argv)

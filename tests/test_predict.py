@@ -63,11 +63,9 @@ def test_bad_predict_input_exits_2(argv, expected, run_cli, tmp_path, nb201_spac
     assert expected in err and len(err.strip().splitlines()) == 1
 
 
-def test_predict_table_column_with_too_many_training_archs_exits_2(
-    run_cli, data_folder, tmp_path
-):
+def test_predict_table_column_with_too_many_training_archs_exits_2(run_cli, tmp_path):
     argv = ["predict", "--column", "cifar100/valid_acc", "--train", "20000"]
-    code, _, err = run_cli([*argv, "--data", str(data_folder)])
+    code, _, err = run_cli(argv)  # the shipped table
     assert code == 2 and "architectures to test" in err
 
 
