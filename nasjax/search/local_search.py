@@ -48,6 +48,7 @@ def local_search(
     *,
     num_init: int = 10,
     first_improvement: bool = True,
+    batch_size: int = 1,
 ) -> Strategy:
     """Local search over one-edit neighbourhoods, restarting at local optima.
 
@@ -57,12 +58,19 @@ def local_search(
             starts from the best of them (naszilla: 10).
         first_improvement: move to the first better neighbour (naszilla's default);
             False: query the whole neighbourhood, then move to its best.
+        batch_size: must be 1 (each move depends on the last answer); taken so
+            that the options every strategy accepts are checked here.
 
     Returns:
         A :class:`~nasjax.search.Strategy` asking one architecture a round.
     """
     if num_init < 1:
         raise ValueError(f"num_init must be a positive integer, got {num_init}")
+    if batch_size != 1:
+        raise ValueError(
+            f"local search asks one model a round: batch_size must be 1, "
+            f"got {batch_size}"
+        )
     num_moves = space.num_neighbours
 
     def init(key):
