@@ -46,12 +46,24 @@ from nasjax.search.agnet import DEVICES
 
 log = logger("agnet")
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-METHODS = ("agnet", "agnet-oneshot", "brp", "rea", "random")
+METHODS = (
+    "agnet",
+    "agnet-oneshot",
+    "brp",
+    "npenas",
+    "bananas",
+    "local-search",
+    "rea",
+    "random",
+)
 LABELS = {
     "agnet": "AG-Net (GNN decoder)",
     "agnet-oneshot": "AG-Net (one-shot decoder)",
     "agnet-vae": "VAE generator (GNN decoder)",
     "brp": "BRP-NAS",
+    "npenas": "NPENAS-NP",
+    "bananas": "BANANAS",
+    "local-search": "local search",
     "rea": "REA",
     "random": "random search",
 }

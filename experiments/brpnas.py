@@ -78,7 +78,7 @@ class Config:
     mode: str = "fast"
     datasets: tuple[str, ...] = DATASETS
     queries: int = 100
-    baselines: tuple[str, ...] = ("rea", "random")
+    baselines: tuple[str, ...] = ("local-search", "bananas", "npenas", "rea", "random")
     quality_dataset: str = "cifar100"
     quality_sizes: tuple[int, ...] = (25, 50, 100)
     quality_seeds: int = 3
