@@ -44,7 +44,9 @@ def test_select_measure_adapt_and_the_column_file(run_cli, tmp_path):
     )
     assert code == 0, err
     frame = pd.read_parquet(measured)
-    expected = adapt_cli.select_archs("nb201", 3, show=False)
+    nb201_table, prior, _ = adapt_cli.hardware_prior("nb201")
+    chosen = fewshot.select(prior, NB201, nb201_table.archs, 3)
+    expected = np.asarray(nb201_table.archs)[np.asarray(chosen)]
     assert list(frame["arch_str"]) == [NB201.to_string(a) for a in expected]
 
     code, out, err = run_cli(
@@ -58,7 +60,6 @@ def test_select_measure_adapt_and_the_column_file(run_cli, tmp_path):
     table = user.load_user_table(column_file, NB201)
     assert table.num_rows == 15625 and np.all(table.values("user/my_cpu_latency") > 0)
     # The file holds the predictor adapted to the measurements, arch by arch.
-    _, prior, _ = adapt_cli.hardware_prior("nb201")
     archs = NB201.from_strings(list(frame["arch_str"]))
     adapted = fewshot.adapt(prior, NB201, archs, frame["latency_ms"].to_numpy())
     everything = np.asarray(table.archs)
@@ -69,6 +70,42 @@ def test_select_measure_adapt_and_the_column_file(run_cli, tmp_path):
     np.testing.assert_allclose(
         np.asarray(table.values("user/my_cpu_latency")), expected, rtol=1e-4
     )
+
+    # Search under a limit on the file, then a front against it, verified here.
+    limit = float(np.median(expected))
+    common = ["--queries", "12", "--seeds", "2", "--json", "--quiet"]
+    code, out, err = run_cli(
+        ["search", "--strategy", "rea", "--constraint", str(column_file)]
+        + ["--limit", str(limit), *common, "--out", str(tmp_path / "rea")]
+    )
+    assert code == 0, err
+    config = json.loads(out)["config"]
+    assert config["constraint"] == "user/my_cpu_latency" and config["limit"] == limit
+    best = NB201.from_strings(
+        json.loads((tmp_path / "rea" / "results.json").read_text())["best_archs"]
+    )
+    assert np.all(np.asarray(table.query(best, "user/my_cpu_latency")) <= limit)
+
+    code, out, err = run_cli(
+        ["search", "--strategy", "mo-rea", "--device", str(column_file)]
+        + ["--dataset", "ImageNet16-120", "--verify", "2"]  # the smallest networks
+        + [*common, "--out", str(tmp_path / "mo-rea")]
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["config"]["objectives"] == [
+        "ImageNet16-120/valid_acc",
+        "user/my_cpu_latency",
+    ]
+    verified = result["config"]["verify"]
+    front = {row["arch"]: row["user/my_cpu_latency"] for row in result["front"]}
+    assert len(verified["archs"]) == min(2, len(front))
+    for arch, predicted, measured in zip(
+        verified["archs"], verified["predicted_ms"], verified["measured_ms"]
+    ):
+        assert predicted == pytest.approx(front[arch], rel=1e-5) and measured > 0
+    ratio = np.median(np.divide(verified["measured_ms"], verified["predicted_ms"]))
+    assert verified["median_ratio"] == pytest.approx(ratio)
 
 
 def test_select_is_greedy_and_unique_picks_class_representatives():
@@ -293,21 +330,35 @@ def test_user_files_of_any_column_and_the_measure_format_read(tmp_path):
         user.read_latencies(path, NB201, value_column="ms", min_rows=5)
 
 
-def test_verify_times_the_archs_and_compares(tmp_path):
-    archs = NB201.from_strings([A, C])
-    verified = adapt_cli.verify_latency(
-        "nb201",
-        "ImageNet16-120",
-        archs,
-        np.array([2.0, 1.0]),
-        limit=1e6,
-        warmup=0,
-        repeats=2,
-        show=False,
-    )
-    assert verified["archs"] == [A, C] and all(m > 0 for m in verified["measured_ms"])
-    assert verified["share_within_limit"] == 1.0
-    assert abs(verified["spearman"]) <= 1 + 1e-6
-    ratio = np.median(np.array(verified["measured_ms"]) / [2.0, 1.0])
-    assert verified["median_ratio"] == pytest.approx(ratio)
-    assert "really meet the limit" in adapt_cli.format_verification(verified)
+def test_a_measure_file_constrains_only_what_it_measured(tmp_path, nb201_table, capsys):
+    class Args:
+        space, dataset, objectives, device, limit = "nb201", "cifar10", None, None, 5.0
+        constraint = str(_measure_like(tmp_path / "mine.parquet", "nb201"))
+
+    table = adapt_cli.apply_user_files(Args, nb201_table, multi=False)
+    assert Args.constraint == "user/mine_latency"
+    assert int(np.sum(np.isfinite(np.asarray(table.values(Args.constraint))))) == 2
+    assert "has latencies of 2 of 15625 architectures" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--constraint", "absent.csv", "--limit", "1"],
+            "no latency file 'absent.csv'",
+        ),
+        (["--constraint", "bad.csv", "--limit", "1"], "row 2: latency_ms '-2.0'"),
+        (["--verify", "2"], "--verify compares predicted with measured latency"),
+        (["--constraint", "good.csv", "--limit", "0.5"], "leaves no feasible"),
+    ],
+)
+def test_search_refuses_bad_user_files_in_one_sentence(
+    argv, message, run_cli, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    _csv(tmp_path / "bad.csv", [A, B], [1.0, -2.0])
+    _csv(tmp_path / "good.csv", [A, B], [1.0, 2.0])
+    code, _, err = run_cli(["search", "--quiet", "--out", "out", *argv])
+    assert code == 2 and message in err and _one_line(err), err
+    assert not (tmp_path / "out").exists()

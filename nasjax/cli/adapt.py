@@ -351,3 +351,129 @@ def format_verification(verified: dict) -> str:
             f"{verified['limit']:g} ms"
         )
     return " ".join(parts).replace(" ;", ";")
+
+
+# ------------------------------------------------- the search end of the workflow
+def apply_user_files(args, table, multi: bool):
+    """Reads the user latency files that ``--constraint``, ``--objectives`` or
+    ``--device`` of ``nasjax search`` name into ``table`` and rewrites those flags to
+    the files' columns (:func:`nasjax.data.user.resolve_column`); column and device
+    names are left as they are. Host-side.
+
+    ``--device FILE`` is the latency objective of a multi-objective strategy and,
+    with ``--limit``, the constraint, as a device name is.
+
+    Returns:
+        The table with the files' columns.
+
+    Raises:
+        ValueError: a file that cannot be used (one sentence naming it).
+    """
+    import sys
+
+    from nasjax import data
+    from nasjax.data import user
+
+    read = []
+    if args.constraint is not None:
+        table, args.constraint = user.resolve_column(table, args.constraint)
+        read.append(args.constraint)
+    if args.objectives is not None:
+        names = []
+        for name in args.objectives.split(","):
+            table, name = user.resolve_column(table, name.strip())
+            names.append(name)
+        args.objectives = ",".join(names)
+        read.extend(names)
+    if args.device is not None and user.looks_like_file(args.device):
+        table, column = user.resolve_column(table, args.device)
+        accuracy, _ = data.search_columns(args.space, args.dataset)
+        if multi and args.objectives is None:
+            args.objectives = f"{accuracy},{column}"
+        if args.limit is not None and args.constraint is None:
+            args.constraint = column
+        args.device = None
+        read.append(column)
+    for column in dict.fromkeys(c for c in read if c.startswith("user/")):
+        values = np.asarray(table.values(column))
+        known = int(np.sum(np.isfinite(values)))
+        if column == args.constraint and not np.any(values <= args.limit):
+            continue  # the search refuses the limit in one sentence
+        if known < table.num_rows:
+            sys.stderr.write(
+                f"nasjax: note: {column} has latencies of {known} of "
+                f"{table.num_rows} architectures; a search skips the others as "
+                "infeasible (`nasjax adapt` predicts them all)\n"
+            )
+    return table
+
+
+def check_verify(args, multi: bool) -> None:
+    """Exits with code 2 unless ``nasjax search --verify`` has something to verify
+    (before any work)."""
+    if not args.verify:
+        return
+    if args.space not in COLUMN_SUFFIX:
+        fail(f"--verify times {' or '.join(COLUMN_SUFFIX)} networks, not {args.space}")
+    if not multi and args.limit is None:
+        fail(
+            "--verify compares predicted with measured latency: give --constraint "
+            "FILE (or --device) with --limit, or a multi-objective strategy"
+        )
+
+
+def verify_search(args, table, columns, result, multi: bool) -> dict:
+    """Times ``--verify N`` architectures a search found and compares them with
+    their predicted latency (:func:`verify_latency`). Host-side.
+
+    Multi-objective: the distinct architectures of the front over all seeds, evenly
+    spread along it when there are more than N. Single-objective: the N best
+    distinct feasible architectures queried over all seeds. The predicted latency is
+    the constraint's column, else the first cost objective.
+
+    Raises:
+        ValueError: no cost column to compare with.
+    """
+    import jax.numpy as jnp
+
+    from nasjax import data, pareto
+
+    costs = [c for c in columns.objectives if not data.higher_is_better(c)]
+    latency = columns.constraint or (costs[0] if costs else None)
+    if latency is None:
+        raise ValueError("--verify needs a latency column: a constraint or objective")
+    archs = np.asarray(result.archs).reshape(-1, table.space.num_slots)
+    queried = np.all(archs >= 0, axis=1)
+    if multi:
+        values = np.asarray(table.query_many(archs, columns.objectives), np.float64)
+        signs = np.array(
+            [-1.0 if data.higher_is_better(c) else 1.0 for c in columns.objectives]
+        )
+        usable = queried & np.all(np.isfinite(values), axis=1)
+        front = np.asarray(
+            pareto.non_dominated(jnp.asarray(signs * values), jnp.asarray(usable))
+        )
+        picked = np.unique(archs[front], axis=0)
+        order = np.argsort(np.asarray(table.query(picked, latency)), kind="stable")
+        picked = picked[order]
+        if len(picked) > args.verify:
+            spread = np.linspace(0, len(picked) - 1, args.verify).round().astype(int)
+            picked = picked[spread]
+    else:
+        objective = np.asarray(result.objective, np.float64).reshape(-1)
+        sign = 1.0 if data.higher_is_better(columns.objectives[0]) else -1.0
+        score = np.where(queried & np.isfinite(objective), sign * objective, -np.inf)
+        order = np.argsort(-score, kind="stable")
+        order = order[np.isfinite(score[order])]
+        _, first = np.unique(archs[order], axis=0, return_index=True)
+        picked = archs[order[np.sort(first)][: args.verify]]
+    predicted = np.asarray(table.query(picked, latency), np.float64)
+    verified = verify_latency(
+        args.space,
+        args.dataset,
+        picked,
+        predicted,
+        limit=columns.limit if latency == columns.constraint else None,
+        show=not (args.json or getattr(args, "quiet", False)),
+    )
+    return {"column": latency, **verified}
