@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nasjax import data, metrics, pareto, search, spaces
+from nasjax import _plots, _progress, data, metrics, pareto, search, spaces
 from nasjax._io import write_atomic
 from nasjax.sweep import (
     hypervolume_curves,
@@ -271,7 +271,8 @@ def device_specific(config, table, space, keys) -> str:
     found = []  # per searched device B: [R, Q, 2 + D] values of its queried archs
     for column, limit in zip(columns, limits):
         start = time.perf_counter()
-        result = search.run_seeds(
+        result = _progress.run_seeds(
+            f"(b) rea under {column} <= {limit:.3g}",
             strategy,
             table,
             keys,
@@ -429,7 +430,8 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
         table_hvs[device] = (table_hv, exact)
         for name in config.hv_strategies:
             start = time.perf_counter()
-            result = search.run_seeds(
+            result = _progress.run_seeds(
+                f"(c) {name} on {device}",
                 _mo_strategy(name, space),
                 table,
                 keys,
@@ -475,34 +477,26 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
         axis.legend(fontsize=8)
     _save_figure(figure, out / "hv_vs_queries.png")
 
-    figure, axes = plt.subplots(1, size, figsize=(5 * size, 3.8), squeeze=False)
+    accuracy = np.asarray(table.values(config.hv_accuracy), dtype=np.float64)
+    disconnected = _plots.degenerate(space, np.asarray(table.archs))
+    figure, axes = plt.subplots(1, size, figsize=(5.5 * size, 4.8), squeeze=False)
     for axis, device in zip(axes[0], config.hv_devices):
-        exact = table_hvs[device][1]
-        axis.step(
-            exact[:, 1],
-            exact[:, 0],
-            where="post",
-            color="k",
-            lw=1,
-            label=f"exact front ({len(exact)})",
+        column = data.device_column(table, "cifar10", device)
+        latency = np.asarray(table.values(column), dtype=np.float64)
+        known = np.isfinite(latency) & np.isfinite(accuracy)
+        _plots.plot_front(
+            axis,
+            table_xy=np.stack([latency, accuracy], -1)[known & ~disconnected],
+            excluded=int(np.sum(known & disconnected)),
+            exact=np.asarray(table_hvs[device][1], np.float64)[:, ::-1],
+            found={
+                STRATEGY_LABELS[name]: fronts[device, name][:, ::-1]
+                for name in config.hv_strategies
+            },
+            x_label=f"{column} (ms)",
+            y_label=f"{config.hv_accuracy} (%)",
         )
-        for name, marker in zip(config.hv_strategies, "os^"):
-            found = fronts[device, name]
-            found = found[np.argsort(found[:, 1])]
-            axis.plot(
-                found[:, 1],
-                found[:, 0],
-                marker=marker,
-                ms=4,
-                lw=0.8,
-                drawstyle="steps-post",
-                label=STRATEGY_LABELS[name],
-            )
-        axis.set_xscale("log")
-        axis.set_xlabel(f"cifar10/{device}_latency (ms)")
-        axis.set_ylabel(config.hv_accuracy)
         axis.set_title(f"{device}: final fronts, seed 0, {num_queries} queries")
-        axis.legend(fontsize=8)
     _save_figure(figure, out / "fronts.png")
 
     return "\n".join(
