@@ -92,11 +92,16 @@ def hardware_prior(space_name: str, data=None):
 
 def candidates(space_name: str, table, *, unique: bool = False) -> np.ndarray:
     """``[N, S]`` architectures to choose measurements from: NAS-Bench-201 every cell
-    (with ``unique``, the lowest member of each isomorphism class), FBNet HELP's
-    sampled architectures (the table's rows)."""
+    with an input-output path (with ``unique``, the lowest member of each isomorphism
+    class), FBNet HELP's sampled architectures (the table's rows).
+
+    A cell without such a path computes a constant, which XLA folds away: its
+    latency says nothing about what its operations cost.
+    """
     archs = np.asarray(table.archs)
     if space_name != "nb201":
         return archs
+    archs = archs[np.asarray(table.space.is_connected(archs))]
     if unique:
         archs = np.unique(np.asarray(table.space.canonical(archs)), axis=0)
     return archs

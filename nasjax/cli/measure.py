@@ -40,8 +40,9 @@ def add_parser(commands) -> None:
         metavar="K",
         help="the K architectures `nasjax adapt` learns your device from best "
         "(greedy D-optimal under the hardware prior of the table's devices, so "
-        "--select 20 adds 10 to --select 10): nb201 among all cells (one per "
-        "isomorphism class with --unique), fbnet among HELP's 5,000 sampled archs",
+        "--select 20 adds 10 to --select 10): nb201 among the cells with an "
+        "input-output path (one per isomorphism class with --unique), fbnet among "
+        "HELP's 5,000 sampled archs",
     )
     measure.add_argument(
         "--seed", type=integer(0, SEED_MAX), default=0, help="PRNG seed of --sample"

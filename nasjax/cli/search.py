@@ -43,9 +43,10 @@ def add_parser(commands) -> None:
     )
     parser.add_argument(
         "--device",
-        help="a device (edgegpu, raspi4, ..., a HELP device): its latency is the "
-        "second objective of a multi-objective strategy, or with --limit the "
-        "constraint of a single-objective one",
+        help="a device (edgegpu, raspi4, ..., a HELP device, or your device's latency "
+        "file for nsga2/mo-rea): its latency is the second objective of a "
+        "multi-objective strategy, or with --limit the constraint of a "
+        "single-objective one",
     )
     parser.add_argument(
         "--objectives",
@@ -53,7 +54,9 @@ def add_parser(commands) -> None:
         "(default: the dataset's accuracy and the --device latency)",
     )
     parser.add_argument(
-        "--constraint", help="a column that must stay within --limit (a cost column)"
+        "--constraint",
+        help="a column that must stay within --limit (a cost column), or your "
+        "device's latency file (from `nasjax adapt`, or measured)",
     )
     parser.add_argument(
         "--limit",
@@ -80,6 +83,14 @@ def add_parser(commands) -> None:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--verify",
+        type=integer(1, 1000),
+        metavar="N",
+        help="time N architectures found (the front, or the best feasible) on this "
+        "machine's JAX backend and report predicted against measured latency and the "
+        "share that really meets --limit",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -162,9 +173,11 @@ def run(args) -> int:
     import jax
 
     from nasjax import _progress, data, search, spaces, sweep
+    from nasjax.cli import adapt
 
     multi = args.strategy in search.MULTI_OBJECTIVE
     _check_flags(args, multi)
+    adapt.check_verify(args, multi)
     names = (
         ("results.json", "front.csv", "front.png")
         if multi
@@ -187,6 +200,7 @@ def run(args) -> int:
     quiet = args.json or args.quiet
     with progress("loading the benchmark table", enabled=not quiet):
         table = data.load_table(args.space, args.data)
+    table = adapt.apply_user_files(args, table, multi)  # a FILE for a column
     columns = resolve_columns(args, table, multi)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     description = (
@@ -221,9 +235,15 @@ def run(args) -> int:
         "device": args.device,
     }
     out = pathlib.Path(args.out)
+    if args.verify:
+        config["verify"] = adapt.verify_search(args, table, columns, result, multi)
     if multi:
-        return _finish_multi(args, config, table, columns, result, out)
-    return _finish_single(args, config, space, columns, result, out)
+        code = _finish_multi(args, config, table, columns, result, out)
+    else:
+        code = _finish_single(args, config, space, columns, result, out)
+    if args.verify and not args.json:
+        print(adapt.format_verification(config["verify"]))
+    return code
 
 
 def _finish_single(args, config, space, columns: Columns, result, out) -> int:
