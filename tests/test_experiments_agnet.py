@@ -9,15 +9,15 @@ import sys
 SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "agnet.py"
 
 
-def _run(arguments, data_folder):
-    env = dict(os.environ, NASJAX_DATA=str(data_folder))
+def _run(arguments):
+    env = {k: v for k, v in os.environ.items() if k != "NASJAX_DATA"}  # shipped
     command = [sys.executable, str(SCRIPT), *arguments]
     return subprocess.run(command, env=env, capture_output=True, text=True)
 
 
-def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
+def test_quick_run_writes_tables_plots_and_resumes(tmp_path):
     out = tmp_path / "agnet"
-    first = _run(["--quick", "--out", str(out)], data_folder)
+    first = _run(["--quick", "--out", str(out)])
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Mean of empty slice" not in first.stderr  # the hardware-gap curves
     markdown = (out / "agnet.md").read_text()
@@ -32,7 +32,7 @@ def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
     # A rerun recomputes nothing; --stored-only renders without the missing method.
     stamps = {path: path.stat().st_mtime_ns for path in runs}
     (out / "runs" / "a-cifar10-rea-r2-q48-s0.json").unlink()
-    stored = _run(["--quick", "--out", str(out), "--stored-only"], data_folder)
+    stored = _run(["--quick", "--out", str(out), "--stored-only"])
     assert stored.returncode == 0, stored.stderr[-3000:]
     assert "| REA |" not in (out / "agnet.md").read_text()
     assert not (out / "runs" / "a-cifar10-rea-r2-q48-s0.json").exists()
@@ -44,6 +44,6 @@ def test_quick_run_writes_tables_plots_and_resumes(data_folder, tmp_path):
 def test_bad_arguments_exit_2(tmp_path):
     bad = (["--methods", "nope"], ["--seeds", "0"], ["--hw-percentiles", "0,x"])
     for arguments in bad:
-        done = _run([*arguments, "--out", str(tmp_path)], tmp_path)
+        done = _run([*arguments, "--out", str(tmp_path)])
         assert done.returncode == 2, (arguments, done.stderr[-2000:])
         assert "error:" in done.stderr and "Traceback" not in done.stderr
