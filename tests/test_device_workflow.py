@@ -352,6 +352,7 @@ def test_a_measure_file_constrains_only_what_it_measured(tmp_path, nb201_table, 
         ),
         (["--constraint", "bad.csv", "--limit", "1"], "row 2: latency_ms '-2.0'"),
         (["--verify", "2"], "--verify compares predicted with measured latency"),
+        (["--strategy", "agnet-hw", "--device", "good.csv"], "with nsga2 or mo-rea"),
         (["--constraint", "good.csv", "--limit", "0.5"], "leaves no feasible"),
     ],
 )

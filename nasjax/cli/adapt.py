@@ -413,9 +413,18 @@ def apply_user_files(args, table, multi: bool):
     return table
 
 
-def check_verify(args, multi: bool) -> None:
-    """Exits with code 2 unless ``nasjax search --verify`` has something to verify
-    (before any work)."""
+def check_search_flags(args, multi: bool) -> None:
+    """Exits with code 2 on ``nasjax search`` flags of this workflow that cannot work
+    (before any work): a latency file for ``agnet-hw`` (its surrogate knows only the
+    table's devices), ``--verify`` with nothing to verify."""
+    if args.strategy == "agnet-hw" and args.device is not None:
+        from nasjax.data import user
+
+        if user.looks_like_file(args.device):
+            fail(
+                "agnet-hw's surrogate knows only the table's devices; search your "
+                "latency file with nsga2 or mo-rea"
+            )
     if not args.verify:
         return
     if args.space not in COLUMN_SUFFIX:

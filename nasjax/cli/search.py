@@ -177,7 +177,7 @@ def run(args) -> int:
 
     multi = args.strategy in search.MULTI_OBJECTIVE
     _check_flags(args, multi)
-    adapt.check_verify(args, multi)
+    adapt.check_search_flags(args, multi)
     names = (
         ("results.json", "front.csv", "front.png")
         if multi
