@@ -190,7 +190,7 @@ def run(args) -> int:
     with progress(
         "pre-training the hardware prior on the table's devices", enabled=show
     ):
-        table, prior, columns = hardware_prior(args.space, args.data)
+        _, prior, columns = hardware_prior(args.space, args.data)
         prior.mean.block_until_ready()
     seconds["pretrain"] = time.perf_counter() - start
 
