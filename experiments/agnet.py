@@ -40,7 +40,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from _report import Store, logger, machine, markdown_table, mean_std, save_figure
 
-from nasjax import data, search, spaces
+from nasjax import _progress, data, search, spaces
 from nasjax._io import write_atomic
 from nasjax.search.agnet import DEVICES
 
@@ -184,7 +184,8 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
             def compute(method=method, objective=objective, report=report, keys=keys):
                 strategy = _strategy(config, method, space)
                 start = time.perf_counter()
-                result = search.run_seeds(
+                result = _progress.run_seeds(
+                    f"{method} on {objective}",
                     strategy,
                     table,
                     keys,
@@ -375,7 +376,8 @@ def hardware_section(config: Config, table, space, store: Store, out) -> str:
                         **_agnet_options(config),
                     )
                     start = time.perf_counter()
-                    result = search.run_seeds(
+                    result = _progress.run_seeds(
+                        f"agnet-hw on {column}",
                         strategy,
                         table,
                         keys,

@@ -38,7 +38,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from _report import Store, logger, machine, markdown_table, mean_std, save_figure
 
-from nasjax import data, metrics, search, spaces, surrogates
+from nasjax import _progress, data, metrics, search, spaces, surrogates
 from nasjax._io import write_atomic
 
 log = logger("brpnas")
@@ -156,7 +156,8 @@ def search_section(config, table, space, store, out) -> str:
                 else:
                     strategy = search.get(method)(space)
                 start = time.perf_counter()
-                result = search.run_seeds(
+                result = _progress.run_seeds(
+                    f"{method} on {objective}",
                     strategy,
                     table,
                     keys,
