@@ -86,14 +86,21 @@ def help_archs(space_name: str, data_dir) -> np.ndarray:
     """The architectures HELP measured, in HELP's order (its arch index).
 
     NAS-Bench-201: the benchmark index. FBNet: the order of HELP's ``metainfo.pt``,
-    the ``arch_id`` of the data folder's HELP file.
+    the ``arch_id`` of the data folder's HELP file (the embedded table keeps its
+    rows sorted), so None without a data folder.
     """
     if space_name == "nb201":
         space = spaces.nb201()
         return np.asarray(space.from_benchmark_index(jnp.arange(space.size)))
     import pandas as pd
 
-    frame = pd.read_parquet(data.data_dir(data_dir) / data.fbnet.HELP_FILE)
+    try:
+        path = data.data_dir(data_dir) / data.fbnet.HELP_FILE
+    except data.DataError:
+        return None
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
     frame = frame.sort_values("arch_id")
     return np.array([[int(v) for v in s.split()] for s in frame["op_idx_list"]])
 
@@ -110,6 +117,13 @@ def help_section(config: Config, space_name: str, table, data_dir) -> tuple[str,
     space = {"nb201": spaces.nb201(), "fbnet": spaces.fbnet()}[space_name]
     split = fewshot.HELP_SPLITS[space_name]
     archs = help_archs(space_name, data_dir)
+    if archs is None:
+        note = (
+            f"### {space_name}: skipped (HELP's architecture order comes from the data "
+            f"folder's `{data.fbnet.HELP_FILE}`; pass --data)\n"
+        )
+        log(note.strip())
+        return note, {}
     train_columns = [protocol.help_column(space_name, d) for d in split.meta_train]
     train = _matrix(table, archs, train_columns)
     row_mask = np.zeros(train.shape, bool)
