@@ -25,7 +25,7 @@ def _env(data_folder, **extra):
 @pytest.mark.parametrize(
     "argv, spec, expected",
     [
-        (["--strategies", "rea,bayes"], None, "'mo-rea', 'nsga2', 'random', 'rea']"),
+        (["--strategies", "rea,bayes"], None, "'npenas', 'nsga2', 'random', 'rea']"),
         (["--datasets", "mnist"], None, "choose from ['ImageNet16-120', 'cifar10'"),
         (["--limits", "5,fast", "--devices", "edgegpu"], None, "numbers or 'none'"),
         (["--limits", "5"], None, "a limit needs a device"),

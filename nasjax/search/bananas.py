@@ -170,6 +170,54 @@ def record_models(state, archs: Int[Array, "B S"], fitness: Float[Array, "B"]):
     return state._replace(archs=kept_archs, fitness=kept_fitness, live=kept_live)
 
 
+def predictor_guided(
+    space: SearchSpace,
+    acquire,
+    *,
+    capacity: int,
+    random_rounds: int,
+    batch_size: int,
+    name: str,
+) -> Strategy:
+    """The ask/tell of a predictor-guided strategy (BANANAS, NPENAS).
+
+    ``ask`` draws random models for the first ``random_rounds`` rounds, then
+    ``acquire(key, state) -> (archs [B, S], usable [B])`` (a random model where not
+    ``usable``: too few candidates); ``tell`` keeps the told models (at most
+    ``capacity``) for the next training.
+    """
+
+    def init(key):
+        del key
+        return BananasState(
+            archs=jnp.zeros((capacity, space.num_slots), jnp.int32),
+            fitness=jnp.full((capacity,), jnp.inf, jnp.float32),
+            live=jnp.zeros((capacity,), bool),
+            step=jnp.int32(0),
+        )
+
+    def ask(key, state: BananasState):
+        key_random, key_acquire = jax.random.split(key)
+        random_archs = space.sample(key_random, batch_size)
+
+        def guided(_):
+            archs, usable = acquire(key_acquire, state)
+            return jnp.where(usable[:, None], archs, random_archs)  # too few: random
+
+        archs = jax.lax.cond(
+            state.step < random_rounds, lambda _: random_archs, guided, None
+        )
+        return archs, state
+
+    def tell(state: BananasState, archs, fitness):
+        chex.assert_shape(archs, (batch_size, space.num_slots))
+        chex.assert_shape(fitness, (batch_size,))
+        state = record_models(state, archs, fitness)
+        return state._replace(step=state.step + 1)
+
+    return Strategy(init, ask, tell, batch_size, name)
+
+
 def standardise(values: Float[Array, "T"], mask: Bool[Array, "T"]) -> Float[Array, "T"]:
     """``(values - mean) / std`` over the masked entries (0 elsewhere)."""
     count = jnp.maximum(jnp.sum(mask), 1)
@@ -390,15 +438,6 @@ def bananas(
         )
         return params
 
-    def init(key):
-        del key
-        return BananasState(
-            archs=jnp.zeros((capacity, space.num_slots), jnp.int32),
-            fitness=jnp.full((capacity,), jnp.inf, jnp.float32),
-            live=jnp.zeros((capacity,), bool),
-            step=jnp.int32(0),
-        )
-
     def acquire(key, state: BananasState):
         key_train, key_candidates, key_draw = jax.random.split(key, 3)
         features = encode(state.archs)
@@ -429,23 +468,11 @@ def bananas(
         _, picks = jax.lax.top_k(-score, batch_size)
         return candidates[picks], usable[picks]
 
-    def ask(key, state: BananasState):
-        key_random, key_acquire = jax.random.split(key)
-        random_archs = space.sample(key_random, batch_size)
-
-        def guided(_):
-            archs, usable = acquire(key_acquire, state)
-            return jnp.where(usable[:, None], archs, random_archs)  # too few: random
-
-        archs = jax.lax.cond(
-            state.step < random_rounds, lambda _: random_archs, guided, None
-        )
-        return archs, state
-
-    def tell(state: BananasState, archs, fitness):
-        chex.assert_shape(archs, (batch_size, space.num_slots))
-        chex.assert_shape(fitness, (batch_size,))
-        state = record_models(state, archs, fitness)
-        return state._replace(step=state.step + 1)
-
-    return Strategy(init, ask, tell, batch_size, "bananas")
+    return predictor_guided(
+        space,
+        acquire,
+        capacity=capacity,
+        random_rounds=random_rounds,
+        batch_size=batch_size,
+        name="bananas",
+    )

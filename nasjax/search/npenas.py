@@ -22,30 +22,22 @@ per-dataset rate instead); AdamW stands in for NPENAS's Adam with weight decay.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-import chex
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float, Int
 
 from nasjax import surrogates
 from nasjax.search.bananas import (
+    BananasState,
     check_candidates,
     check_rounds,
     mutation_candidates,
-    record_models,
+    predictor_guided,
     standardise,
 )
 from nasjax.search.strategy import Strategy
 from nasjax.spaces._base import SearchSpace
 
-
-class NPENASState(NamedTuple):
-    archs: Int[Array, "T S"]  # queried models kept for training, padded
-    fitness: Float[Array, "T"]  # their told fitness (minimised); +inf: empty
-    live: Bool[Array, "T"]  # which slots hold a model
-    step: Int[Array, ""]  # rounds told
+NPENASState = BananasState  # the queried models kept for training, and the round
 
 
 def npenas(
@@ -110,15 +102,6 @@ def npenas(
     )
     random_rounds = num_init // batch_size
 
-    def init(key):
-        del key
-        return NPENASState(
-            archs=jnp.zeros((capacity, space.num_slots), jnp.int32),
-            fitness=jnp.full((capacity,), jnp.inf, jnp.float32),
-            live=jnp.zeros((capacity,), bool),
-            step=jnp.int32(0),
-        )
-
     def acquire(key, state: NPENASState):
         key_params, key_fit, key_candidates = jax.random.split(key, 3)
         adjacency, features = surrogates.graph_inputs(space, state.archs)
@@ -144,23 +127,11 @@ def npenas(
         _, picks = jax.lax.top_k(jnp.where(usable, predicted, -jnp.inf), batch_size)
         return candidates[picks], usable[picks]
 
-    def ask(key, state: NPENASState):
-        key_random, key_acquire = jax.random.split(key)
-        random_archs = space.sample(key_random, batch_size)
-
-        def guided(_):
-            archs, usable = acquire(key_acquire, state)
-            return jnp.where(usable[:, None], archs, random_archs)  # too few: random
-
-        archs = jax.lax.cond(
-            state.step < random_rounds, lambda _: random_archs, guided, None
-        )
-        return archs, state
-
-    def tell(state: NPENASState, archs, fitness):
-        chex.assert_shape(archs, (batch_size, space.num_slots))
-        chex.assert_shape(fitness, (batch_size,))
-        state = record_models(state, archs, fitness)
-        return state._replace(step=state.step + 1)
-
-    return Strategy(init, ask, tell, batch_size, "npenas")
+    return predictor_guided(
+        space,
+        acquire,
+        capacity=capacity,
+        random_rounds=random_rounds,
+        batch_size=batch_size,
+        name="npenas",
+    )
