@@ -1,14 +1,54 @@
-"""Shared fixtures: explicit keys, the spaces, the shipped table, the data folder."""
+"""Shared fixtures for the whole suite (tests mirror the package: ``tests/<sub>/``).
+
+Every test folder sees these fixtures; pytest runs with ``--import-mode=importlib``
+(``setup.cfg``), so test files in different folders may share a basename, and test
+files do not import each other (put shared helpers here as fixtures).
+
+* ``key``: ``jax.random.key(0)``.
+* ``nb201_space``: ``spaces.nb201()``.
+* ``synthetic_table``: a random NAS-Bench-201 table (all 15,625 architectures,
+  deterministic values, the real table's column names in :data:`SYNTHETIC_COLUMNS`);
+  built in about a second without any file. Use it for unit tests that need a table but
+  not real figures.
+* ``nb201_table``: the real NAS-Bench-201 table shipped in the package (no data
+  folder; a few seconds per test worker). Only for tests that check real figures.
+* ``data_folder``: the real data folder (``$NASJAX_DATA``); skips without it.
+* ``run_cli``: ``nasjax`` in-process, ``argv -> (exit code, stdout, stderr)``.
+"""
 
 import os
 import pathlib
 
 import jax
+import numpy as np
 import pytest
 
 from nasjax import spaces
 
 DATA = os.environ.get("NASJAX_DATA")
+
+DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
+SYNTHETIC_COLUMNS = (
+    *(f"{d}/{m}" for d in DATASETS for m in ("params", "flops")),
+    *(f"{d}/{m}" for d in DATASETS if d != "cifar10" for m in ("valid_acc",)),
+    *(f"{d}/{m}" for d in DATASETS if d != "cifar10-valid" for m in ("test_acc",)),
+    *(
+        f"cifar10/{device}_{metric}"
+        for device, metric in (
+            ("edgegpu", "latency"),
+            ("edgegpu", "energy"),
+            ("raspi4", "latency"),
+            ("pixel3", "latency"),
+            ("fpga", "latency"),
+            ("fpga", "energy"),
+            ("eyeriss", "latency"),
+            ("eyeriss", "energy"),
+            ("edgetpu", "latency"),
+        )
+    ),
+    *(f"help/{device}" for device in ("1080ti_1", "titan_rtx_256", "pixel2")),
+)
+"""Column names of ``synthetic_table``, as named in the real NAS-Bench-201 table."""
 
 
 @pytest.fixture
@@ -19,6 +59,31 @@ def key():
 @pytest.fixture(scope="session")
 def nb201_space():
     return spaces.nb201()
+
+
+@pytest.fixture(scope="session")
+def synthetic_table():
+    """A random NAS-Bench-201 table: every architecture, deterministic columns.
+
+    Accuracies (``*_acc``) lie in [10, 95] and rise with the number of convolutions,
+    so searches have a signal; costs (latency, energy, params, FLOPs) are positive and
+    rise with it too, so accuracy and cost conflict as in the real table. No NaN.
+    """
+    from nasjax.data.table import Table
+
+    space = spaces.nb201()
+    archs = np.asarray(space.enumerate())
+    rng = np.random.default_rng(0)
+    # Ops 2 and 3 are the 1x1 and 3x3 convolutions (spaces.nb201.OPS).
+    size = np.sum(archs == 2, axis=1) + 2.0 * np.sum(archs == 3, axis=1)
+    columns = {}
+    for name in SYNTHETIC_COLUMNS:
+        noise = rng.random(len(archs))
+        if name.endswith("_acc"):
+            columns[name] = 10.0 + 85.0 * (0.7 * size / 12.0 + 0.3 * noise)
+        else:
+            columns[name] = (1.0 + size) * (0.5 + noise)
+    return Table.from_rows(space, archs, columns)
 
 
 @pytest.fixture(scope="session")
