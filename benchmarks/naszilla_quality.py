@@ -28,7 +28,7 @@ import jax
 import numpy as np
 
 from nasjax import data, search
-from nasjax._io import dumps_json, write_atomic
+from nasjax.io import dumps_json, mean_std, write_atomic
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 METHODS = ("local-search", "bananas", "npenas", "rea", "random")
@@ -50,11 +50,6 @@ def run_method(method: str, dataset: str, table, space, seeds: int, queries: int
         "test_of_best_valid": np.asarray(result.best_objective_report).tolist(),
         "load_after": os.getloadavg()[0],
     }
-
-
-def mean_std(values) -> str:
-    values = np.asarray(values, np.float64)
-    return f"{values.mean():.2f} ± {values.std():.2f}"
 
 
 def table_markdown(records: dict, optima: dict, queries: int) -> str:

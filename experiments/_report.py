@@ -1,10 +1,9 @@
-"""Shared output helpers of the experiment scripts: markdown, figures, the machine,
-and a resumable store of one JSON per finished configuration."""
+"""Shared output helpers of the experiment scripts: a logger, markdown tables, the
+machine, and a search run under a progress bar. Atomic files, the resumable store,
+figures and ``mean ± std`` come from :mod:`nasjax.io`."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import pathlib
 import platform
@@ -12,9 +11,6 @@ import sys
 from collections.abc import Callable
 
 import jax
-import numpy as np
-
-from nasjax._io import locked, write_atomic
 
 
 def logger(name: str) -> Callable[[str], None]:
@@ -26,30 +22,11 @@ def logger(name: str) -> Callable[[str], None]:
     return log
 
 
-def mean_std(values, digits: int = 2) -> str:
-    """``"mean ± std"`` of the finite values, ``"n/a"`` if none."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return "n/a"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
-
-
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |"]
     lines.append("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def save_figure(figure, path: pathlib.Path) -> None:
-    """Writes a matplotlib figure as PNG through a temporary file and a rename."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
 
 
 def machine() -> str:
@@ -69,40 +46,16 @@ def machine() -> str:
     )
 
 
-class Store:
-    """One JSON file per finished configuration under ``folder``: rerunning skips
-    what is stored, so a killed run resumes losing at most the configuration that
-    was running. A stored file that is not a complete JSON object is named on stderr
-    and recomputed; concurrent runs take turns per name (an ``fcntl.flock`` on
-    ``NAME.json.lock``), so a configuration is computed once between them."""
+def run_seeds_with_bar(label: str, strategy, table, keys, num_queries: int, **kwargs):
+    """:func:`nasjax.search.run_seeds` under a progress bar named ``label``.
 
-    def __init__(self, folder: pathlib.Path, *, stored_only: bool = False):
-        self.folder = pathlib.Path(folder)
-        self.stored_only = stored_only
+    Blocks until the run is done (the bar closes after its last report).
+    """
+    from nasjax import _progress, search
 
-    def _read(self, path: pathlib.Path) -> dict | None:
-        if not path.is_file():
-            return None
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError, RecursionError) as error:
-            problem = f"not complete JSON ({type(error).__name__})"
-        else:
-            if isinstance(record, dict) and record:
-                return record
-            problem = "not a JSON object of results"
-        print(f"[store] {path} is redone: {problem}", file=sys.stderr, flush=True)
-        return None
-
-    def get(self, name: str, compute: Callable[[], dict]) -> dict | None:
-        """The stored record, else ``compute()`` stored (None if ``stored_only``)."""
-        path = self.folder / f"{name}.json"
-        record = self._read(path)
-        if record is not None or self.stored_only:
-            return record
-        with locked(path):
-            record = self._read(path)  # another run may have stored it meanwhile
-            if record is None:
-                record = compute()
-                write_atomic(path, json.dumps(record).encode())
-        return record
+    with _progress.Bar(len(keys) * num_queries, label):
+        result = search.run_seeds(
+            strategy, table, keys, num_queries, progress=True, **kwargs
+        )
+        _progress.finish_run(result)
+    return result

@@ -38,10 +38,10 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from _report import Store, logger, machine, markdown_table, mean_std, save_figure
+from _report import logger, machine, markdown_table, run_seeds_with_bar
 
-from nasjax import _progress, data, search, spaces
-from nasjax._io import write_atomic
+from nasjax import data, search, spaces
+from nasjax.io import Store, mean_std, save_figure, write_atomic
 from nasjax.search.agnet import DEVICES
 
 log = logger("agnet")
@@ -184,7 +184,7 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
             def compute(method=method, objective=objective, report=report, keys=keys):
                 strategy = _strategy(config, method, space)
                 start = time.perf_counter()
-                result = _progress.run_seeds(
+                result = run_seeds_with_bar(
                     f"{method} on {objective}",
                     strategy,
                     table,
@@ -376,7 +376,7 @@ def hardware_section(config: Config, table, space, store: Store, out) -> str:
                         **_agnet_options(config),
                     )
                     start = time.perf_counter()
-                    result = _progress.run_seeds(
+                    result = run_seeds_with_bar(
                         f"agnet-hw on {column}",
                         strategy,
                         table,

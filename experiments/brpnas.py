@@ -36,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from _report import Store, logger, machine, markdown_table, mean_std, save_figure
+from _report import logger, machine, markdown_table, run_seeds_with_bar
 
-from nasjax import _progress, data, metrics, search, spaces, surrogates
-from nasjax._io import write_atomic
+from nasjax import data, metrics, search, spaces, surrogates
+from nasjax.io import Store, mean_std, save_figure, write_atomic
 
 log = logger("brpnas")
 
@@ -156,7 +156,7 @@ def search_section(config, table, space, store, out) -> str:
                 else:
                     strategy = search.get(method)(space)
                 start = time.perf_counter()
-                result = _progress.run_seeds(
+                result = run_seeds_with_bar(
                     f"{method} on {objective}",
                     strategy,
                     table,

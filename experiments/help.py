@@ -38,18 +38,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from nasjax import data, fewshot, metrics, spaces, surrogates
-from nasjax._io import write_atomic
 from nasjax.fewshot import protocol
+from nasjax.io import Store, mean_std, save_figure, write_atomic
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from _report import (  # noqa: E402
-    Store,
-    logger,
-    machine,
-    markdown_table,
-    mean_std,
-    save_figure,
-)
+from _report import logger, machine, markdown_table  # noqa: E402
 
 log = logger("help")
 SIZES = (5, 10, 20, 50)

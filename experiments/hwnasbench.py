@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nasjax import _plots, _progress, data, metrics, pareto, search, spaces
-from nasjax._io import write_atomic
+from nasjax.io import write_atomic
 from nasjax.sweep import (
     hypervolume_curves,
     lookup_values,

@@ -43,9 +43,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from nasjax import data, metrics, spaces
-from nasjax._io import write_atomic
 from nasjax.data import measured
 from nasjax.hardware import measure
+from nasjax.io import write_atomic
 
 RESOURCES = pathlib.Path(__file__).parents[1] / "nasjax" / "resources"
 COST_COLUMNS = ("cifar10/flops", "cifar10/params")

@@ -16,7 +16,8 @@ stderr: queries done over all seeds, rounds, elapsed and estimated time); with n
 active bar the callback asks never to be called again.
 
     with Bar(num_seeds * num_queries, "rea on nb201/cifar100") as bar:
-        result = run_seeds(strategy, table, keys, num_queries, ..., progress=True)
+        result = search.run_seeds(strategy, table, keys, num_queries, ...,
+                                  progress=True)
         bar.finish_run(result)
 """
 
@@ -141,16 +142,3 @@ def finish_run(result) -> None:
     """Counts a finished run on the active bar, if any (see :meth:`Bar.finish_run`)."""
     if _ACTIVE:
         _ACTIVE[-1].finish_run(result)
-
-
-def run_seeds(label: str, strategy, table, keys, num_queries: int, **kwargs):
-    """:func:`nasjax.search.run_seeds` under a :class:`Bar` named ``label``.
-
-    Blocks until the run is done (the bar closes after its last report).
-    """
-    from nasjax.search.strategy import run_seeds as run_all
-
-    with Bar(len(keys) * num_queries, label):
-        result = run_all(strategy, table, keys, num_queries, progress=True, **kwargs)
-        finish_run(result)
-    return result

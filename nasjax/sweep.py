@@ -91,8 +91,8 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from nasjax import _progress, data, search, spaces
-from nasjax._io import locked, write_atomic
 from nasjax.data.table import Table, higher_is_better, within_limit
+from nasjax.io import locked, write_atomic
 from nasjax.search.strategy import SearchResult, Strategy, run_seeds
 
 CONFIGS_DIR = "configs"  # DIR/configs/<id>.json, one per finished configuration

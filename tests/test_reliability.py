@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasjax import _io, data, sweep
+from nasjax import data, sweep
+from nasjax import io as _io
 from nasjax.data import measured
 from nasjax.hardware import measure
 from nasjax.spaces import nb201

@@ -63,9 +63,9 @@ def check_outputs(*locations: tuple[str, bool, tuple[str, ...]]) -> None:
     """Exits with code 2 and one sentence unless every output can be written.
 
     Call it before any work starts. Each location is ``(path, is_folder, names)``
-    as :func:`nasjax._io.output_problem` takes them.
+    as :func:`nasjax.io.output_problem` takes them.
     """
-    from nasjax._io import output_problem
+    from nasjax.io import output_problem
 
     for path, folder, names in locations:
         problem = output_problem(path, folder=folder, names=names)

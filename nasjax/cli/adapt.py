@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from nasjax._io import dumps_json
 from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer, progress
+from nasjax.io import dumps_json
 
 COLUMN_SUFFIX = {"nb201": ".csv", "fbnet": ".json"}
 # A NAS-Bench-201 prediction below this share of the fastest measured latency is

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from nasjax._io import dumps_json
 from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer
+from nasjax.io import dumps_json
 
 SETUP = ("dataset", "batch_size", "backend", "device_kind", "host_cpu", "jax_version")
 

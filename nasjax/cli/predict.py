@@ -18,8 +18,8 @@ import sys
 
 import numpy as np
 
-from nasjax._io import dumps_json, write_atomic
 from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer, progress
+from nasjax.io import dumps_json, write_atomic
 
 MIN_TEST = 10  # test architectures the metrics need at least
 OUTPUTS = ("metrics.json", "predictions.csv")

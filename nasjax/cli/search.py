@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nasjax._io import dumps_json, write_atomic
 from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer, progress
+from nasjax.io import dumps_json, write_atomic
 
 
 def add_parser(commands) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from nasjax._io import dumps_json
 from nasjax._progress import Bar
 from nasjax.cli._common import check_outputs, fail, integer, progress
+from nasjax.io import dumps_json
 
 
 def add_parser(commands) -> None:

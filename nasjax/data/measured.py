@@ -35,11 +35,11 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from nasjax._io import write_atomic
 from nasjax.data._files import DataError
 from nasjax.data._validate import check_table
 from nasjax.data.nb201 import benchmark_archs, table_from_benchmark_columns
 from nasjax.data.table import Table
+from nasjax.io import write_atomic
 from nasjax.spaces.fbnet import FBNetSpace
 from nasjax.spaces.nb201 import NB201Space
 

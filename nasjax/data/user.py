@@ -32,8 +32,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from nasjax._io import dumps_json, write_atomic
 from nasjax.data.table import AdditiveColumn, Table
+from nasjax.io import dumps_json, write_atomic
 from nasjax.spaces._base import SearchSpace
 
 ARCH_COLUMN = "arch_str"

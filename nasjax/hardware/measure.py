@@ -46,8 +46,8 @@ import pandas as pd
 import tqdm
 
 from nasjax import networks
-from nasjax._io import locked
 from nasjax.data import measured
+from nasjax.io import locked
 from nasjax.networks import Network
 
 KNOWN_BACKENDS = ("cpu", "gpu", "cuda", "rocm", "tpu")
