@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "help.py"
+SCRIPT = pathlib.Path(__file__).parents[2] / "experiments" / "help.py"
 sys.path.insert(0, str(SCRIPT.parent))
 
 import help as experiment  # noqa: E402
