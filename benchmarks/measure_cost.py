@@ -1,7 +1,7 @@
 """Cost and noise of ``nasjax measure`` per NAS-Bench-201 cell on this machine.
 
 For a random sample of isomorphism classes, each cell is compiled and timed twice
-(:func:`nasjax.hardware.measure.time_network`, two independent compiles): per cell
+(:func:`nasjax.measure.time_network`, two independent compiles): per cell
 the compile and measure times, the CV of the repeated timings and how far the two
 trimmed means differ. The load average before and after is printed, since the noise
 depends on what else runs. Usage:
@@ -22,7 +22,7 @@ import numpy as np
 
 from nasjax import networks
 from nasjax.data import measured, nb201
-from nasjax.hardware import measure
+from nasjax import measure
 
 
 def main():

@@ -2,7 +2,7 @@
 machine drift while it was measured?
 
 Takes ``--cells`` timed rows spread evenly over the file's row order (the order they
-were measured in), times each again (:func:`nasjax.hardware.measure.time_network`
+were measured in), times each again (:func:`nasjax.measure.time_network`
 with the file's warm-up and repeats) and prints per cell the stored and the new
 latency; then the median ratio new / stored over the first and the second half of
 the file's order (a drift while measuring shows as a difference between the two) and
@@ -20,7 +20,7 @@ import numpy as np
 
 from nasjax import networks
 from nasjax.data import measured
-from nasjax.hardware import measure
+from nasjax import measure
 
 
 def main():

@@ -19,7 +19,7 @@ file and a rename. Three analyses:
     feasible on A are then judged on A.
 (c) Hypervolume of the (``cifar10-valid/valid_acc``, device latency) fronts found by
     NSGA-II, multi-objective REA and random search at several query budgets, against
-    the exact front of the table, normalised as :mod:`nasjax.sweep` does.
+    the exact front of the table, normalised as :func:`nasjax.pareto.analyse` does.
 
 Every configuration runs all its seeds vmapped in one jitted call.
 """
@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
-import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -39,18 +36,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nasjax import _plots, _progress, data, metrics, pareto, search, spaces
-from nasjax.io import write_atomic
-from nasjax.sweep import (
-    hypervolume_curves,
-    lookup_values,
-    non_dominated_per_seed,
-    normalise_values,
-    objective_ranges,
-)
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-NB201_DEVICES = ("edgegpu", "edgetpu", "raspi4", "pixel3", "eyeriss", "fpga")
-FBNET_DEVICES = ("edgegpu", "raspi4", "pixel3", "eyeriss", "fpga")
+from _report import logger, machine, markdown_table, run_seeds_with_bar
+
+from nasjax import _plots, data, metrics, pareto, search, spaces
+from nasjax.io import mean_std, save_figure
+
+NB201_DEVICES, FBNET_DEVICES = data.hwnasbench.DEVICES, data.hwnasbench.FBNET_DEVICES
 HV_STRATEGIES = ("nsga2", "mo-rea", "random")
 STRATEGY_LABELS = {"nsga2": "NSGA-II", "mo-rea": "MO-REA", "random": "random"}
 
@@ -91,49 +84,7 @@ def get_config(*, quick: bool = False, seeds: int | None = None) -> Config:
     return config
 
 
-def log(message: str) -> None:
-    print(f"[hwnasbench] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------- output
-def _mean_std(values, digits: int = 2) -> str:
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return "n/a"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
-
-
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _save_figure(figure, path: pathlib.Path) -> None:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    backend = jax.default_backend()
-    return (
-        f"{os.cpu_count()} cores of {cpu}, {platform.system()}, jax {jax.__version__} "
-        f"on {backend} ({len(jax.devices())} device(s))"
-    )
+log = logger("hwnasbench")
 
 
 # ------------------------------------------------------------ (a) Kendall tau
@@ -179,7 +130,7 @@ def _heatmap(tau, labels, title, path):
             )
     figure.colorbar(image, ax=axis, label="Kendall tau-b")
     axis.set_title(title)
-    _save_figure(figure, path)
+    save_figure(figure, path)
 
 
 def _tau_markdown(tau, count, labels) -> str:
@@ -189,7 +140,7 @@ def _tau_markdown(tau, count, labels) -> str:
     ]
     archs = count[~np.eye(len(labels), dtype=bool)]
     return (
-        _markdown_table([""] + labels, rows)
+        markdown_table([""] + labels, rows)
         + f"\n\nArchitectures per pair: {archs.min():,} to {archs.max():,}."
     )
 
@@ -271,7 +222,7 @@ def device_specific(config, table, space, keys) -> str:
     found = []  # per searched device B: [R, Q, 2 + D] values of its queried archs
     for column, limit in zip(columns, limits):
         start = time.perf_counter()
-        result = _progress.run_seeds(
+        result = run_seeds_with_bar(
             f"(b) rea under {column} <= {limit:.3g}",
             strategy,
             table,
@@ -282,7 +233,7 @@ def device_specific(config, table, space, keys) -> str:
             constraint=column,
             limit=limit,
         )
-        found.append(lookup_values(table, np.asarray(result.archs), lookup))
+        found.append(pareto.lookup_values(table, np.asarray(result.archs), lookup))
         log(
             f"(b) REA under {column} <= {limit:.3f} ms: "
             f"{time.perf_counter() - start:.1f}s"
@@ -319,13 +270,13 @@ def device_specific(config, table, space, keys) -> str:
         for a in range(size):
             cells = []
             for b in range(size):
-                cell = _mean_std(values[a, b])
+                cell = mean_std(values[a, b])
                 missing = int(np.isnan(values[a, b]).sum())
                 if missing:
                     cell += f" ({missing} seeds none)"
                 cells.append(f"**{cell}**" if a == b else cell)
             rows.append([devices[a]] + cells + [f"{optimum[a]:.2f}"])
-        return _markdown_table(header, rows)
+        return markdown_table(header, rows)
 
     share_rows = [
         [devices[a]]
@@ -372,7 +323,7 @@ def device_specific(config, table, space, keys) -> str:
             "own search (diagonal below), the mean of the other devices' searches "
             "judged on A, and how many of them A's own search matches or beats:",
             "",
-            _markdown_table(
+            markdown_table(
                 [
                     "A",
                     "column",
@@ -397,7 +348,7 @@ def device_specific(config, table, space, keys) -> str:
             "",
             "Share of B's queried archs that are feasible on A (mean over seeds):",
             "",
-            _markdown_table(["A \\ B"] + devices, share_rows),
+            markdown_table(["A \\ B"] + devices, share_rows),
             "",
         ]
     )
@@ -417,20 +368,9 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
     rows, fronts, curves_of, table_hvs = [], {}, {}, {}
     for device in config.hv_devices:
         columns = (config.hv_accuracy, data.device_column(table, "cifar10", device))
-        best, worst = objective_ranges(table, columns)
-        _, exact = pareto.table_front(table, columns)
-        exact_points = normalise_values(np.asarray(exact, np.float64), best, worst)
-        table_hv = float(
-            pareto.hypervolume_2d(
-                jnp.asarray(exact_points, jnp.float32),
-                jnp.ones(2),
-                jnp.ones(len(exact_points), bool),
-            )
-        )
-        table_hvs[device] = (table_hv, exact)
         for name in config.hv_strategies:
             start = time.perf_counter()
-            result = _progress.run_seeds(
+            result = run_seeds_with_bar(
                 f"(c) {name} on {device}",
                 _mo_strategy(name, space),
                 table,
@@ -439,24 +379,22 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
                 objective=columns,
                 report="cifar10/test_acc",
             )
-            raw = lookup_values(table, np.asarray(result.archs), columns)  # [R, Q, 2]
-            valid = np.all(np.isfinite(raw), axis=-1)
-            points = np.where(valid[..., None], normalise_values(raw, best, worst), 1.0)
-            points, valid = jnp.asarray(points, jnp.float32), jnp.asarray(valid)
-            curves = np.asarray(hypervolume_curves(points, valid, jnp.asarray(ends)))
-            front_mask = np.asarray(non_dominated_per_seed(points, valid))
+            found = pareto.analyse(table, np.asarray(result.archs), columns, ends=ends)
+            curves = found.curves
             curves_of[device, name] = curves
-            fronts[device, name] = raw[0][front_mask[0]]
+            fronts[device, name] = found.values[0][found.on_front[0]]
+            table_hvs[device] = (found.table_hv, found.table_front)
             rows.append(
                 [device, STRATEGY_LABELS[name]]
-                + [_mean_std(curves[:, t], 4) for t in range(len(ends))]
+                + [mean_std(curves[:, t], 4) for t in range(len(ends))]
             )
             log(
                 f"(c) {name} on {device}: {num_queries} queries, "
                 f"{time.perf_counter() - start:.1f}s"
             )
         rows.append(
-            [device, "**exact front of the table**"] + [f"{table_hv:.4f}"] * len(ends)
+            [device, "**exact front of the table**"]
+            + [f"{table_hvs[device][0]:.4f}"] * len(ends)
         )
 
     size = len(config.hv_devices)
@@ -475,7 +413,7 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
         axis.set_ylabel("hypervolume (normalised)")
         axis.set_title(f"{device}: HV (mean ± std over {config.seeds} seeds)")
         axis.legend(fontsize=8)
-    _save_figure(figure, out / "hv_vs_queries.png")
+    save_figure(figure, out / "hv_vs_queries.png")
 
     accuracy = np.asarray(table.values(config.hv_accuracy), dtype=np.float64)
     disconnected = _plots.degenerate(space, np.asarray(table.archs))
@@ -497,7 +435,7 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
             y_label=f"{config.hv_accuracy} (%)",
         )
         axis.set_title(f"{device}: final fronts, seed 0, {num_queries} queries")
-    _save_figure(figure, out / "fronts.png")
+    save_figure(figure, out / "fronts.png")
 
     return "\n".join(
         [
@@ -506,13 +444,13 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
             f"Objectives (`{config.hv_accuracy}`, `cifar10/{{device}}_latency`), "
             "`num_objectives=2`; NSGA-II (population 20), MO-REA (population 10, "
             "tournament 3), random search (batch 16). Each column is normalised as "
-            "in `nasjax.sweep` (0 = the table's best value, 1 = its worst, over the "
+            "in `nasjax.pareto.analyse` (0 = the table's best value, 1 = its worst, over the "
             "rows where both are known), reference point (1, 1); the hypervolume at "
             "t queries is that of the first t unique queried archs. Mean ± std over "
             f"{config.seeds} seeds vmapped in one call per configuration. Plots: "
             "`hv_vs_queries.png`, `fronts.png` (seed 0 vs the exact front).",
             "",
-            _markdown_table(header, rows),
+            markdown_table(header, rows),
             "",
         ]
     )
@@ -546,7 +484,7 @@ def run_experiment(config: Config, data_dir, out: pathlib.Path) -> pathlib.Path:
         "## Wall time",
         "",
         f"{elapsed:.1f} s for the whole experiment (loading, compiling, searching, "
-        f"plotting) on {_machine()}.",
+        f"plotting) on {machine()}.",
         "",
     ]
     path = out / "hwnasbench.md"

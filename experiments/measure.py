@@ -44,7 +44,7 @@ import numpy as np
 
 from nasjax import data, metrics, spaces
 from nasjax.data import measured
-from nasjax.hardware import measure
+from nasjax import measure
 from nasjax.io import write_atomic
 
 RESOURCES = pathlib.Path(__file__).parents[1] / "nasjax" / "resources"

@@ -13,7 +13,7 @@ import pytest
 
 from nasjax import data, networks
 from nasjax.data import measured
-from nasjax.hardware import measure
+from nasjax import measure
 from nasjax.spaces import fbnet, nb201
 
 # Cheap cells (few convs) at 16x16 keep compiles short.

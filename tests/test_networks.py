@@ -8,9 +8,9 @@ import pytest
 
 from nasjax import networks
 from nasjax.hardware import fbnet_flops, fbnet_params, nb201_flops, nb201_params
-from nasjax.hardware.costs import NUM_CLASSES, RESOLUTION
 from nasjax.networks.fbnet import channel_shuffle
 from nasjax.networks.nb201 import Cell
+from nasjax.spaces.nb201 import NUM_CLASSES, RESOLUTION
 from nasjax.spaces.nb201 import OPS
 
 

@@ -297,7 +297,7 @@ def verify_latency(
         archs: ``[N, S]`` architectures.
         predicted: ``[N]`` their predicted latency (ms).
         limit: the latency limit (ms), if any.
-        warmup, repeats: as :func:`nasjax.hardware.measure.time_network`.
+        warmup, repeats: as :func:`nasjax.measure.time_network`.
         show: a progress bar on stderr.
 
     Returns:
@@ -308,7 +308,7 @@ def verify_latency(
     import tqdm
 
     from nasjax import metrics, networks, spaces
-    from nasjax.hardware.measure import time_network
+    from nasjax.measure import time_network
 
     space = spaces.get(space_name)
     archs = np.asarray(archs).reshape(-1, space.num_slots)

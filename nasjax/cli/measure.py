@@ -117,7 +117,7 @@ def _archs(args, space):
 
 
 def run(args) -> int:
-    from nasjax.hardware import measure
+    from nasjax import measure
     from nasjax.spaces import fbnet, nb201
 
     check_outputs((args.out, False, ()))

@@ -29,6 +29,9 @@ from nasjax.data.nb201 import table_from_benchmark_columns
 from nasjax.data.table import Table
 from nasjax.spaces.nb201 import NUM_ARCHS
 
+# HW-NAS-Bench's devices, in its paper's order; FBNet has no EdgeTPU measurements.
+DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
+FBNET_DEVICES = tuple(device for device in DEVICES if device != "edgetpu")
 PICKLE_FILE = "HW-NAS-Bench-v1_0.pickle"
 URL = "https://github.com/GATECH-EIC/HW-NAS-Bench"
 NB201_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")

@@ -15,11 +15,14 @@ import pandas as pd
 
 from nasjax.data._files import DataError, read_parquet
 from nasjax.data.table import Table
-from nasjax.hardware.costs import NUM_CLASSES, RESOLUTION, nb201_flops, nb201_params
-from nasjax.spaces.nb201 import NUM_ARCHS, NB201Space
-
-DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
-HWNASBENCH_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
+from nasjax.hardware.costs import nb201_flops, nb201_params
+from nasjax.spaces.nb201 import (
+    DATASETS,
+    NUM_ARCHS,
+    NUM_CLASSES,
+    RESOLUTION,
+    NB201Space,
+)
 
 TEST_ACC_FILE = "nb201_test_acc_200ep_natstss.parquet"
 VALID_ACC_FILE = "nb201_valid_acc_200ep_natstss_perseed.parquet"

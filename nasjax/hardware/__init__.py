@@ -1,7 +1,8 @@
 """Hardware costs: analytic FLOPs and parameter counts of the spaces' networks.
 
-On-device latency measurement is :mod:`nasjax.hardware.measure`, imported on its own
-(it builds the flax networks of :mod:`nasjax.networks`).
+The lowest layer above the spaces: pure, jittable counts. On-device latency
+measurement is :mod:`nasjax.measure` (it builds the flax networks of
+:mod:`nasjax.networks`).
 """
 
 from nasjax.hardware.costs import nb201_flops, nb201_params

@@ -16,17 +16,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from nasjax.spaces.nb201 import OPS
-
-STAGE_CHANNELS = (16, 32, 64)
-CELLS_PER_STAGE = 5
-NUM_CLASSES = {
-    "cifar10-valid": 10,
-    "cifar10": 10,
-    "cifar100": 100,
-    "ImageNet16-120": 120,
-}
-RESOLUTION = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
+from nasjax.spaces.nb201 import CELLS_PER_STAGE, OPS, STAGE_CHANNELS
 
 
 def _count(arch: Int[Array, "... 6"], name: str):

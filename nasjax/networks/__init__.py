@@ -14,13 +14,12 @@ from typing import NamedTuple
 import numpy as np
 from flax import linen as nn
 
-from nasjax.hardware.costs import NUM_CLASSES, RESOLUTION
 from nasjax.networks._layers import count_flops, count_params, variable_shapes
 from nasjax.networks.fbnet import FBNetNetwork
 from nasjax.networks.nb201 import NB201Network
 from nasjax.spaces.fbnet import DATASETS as FBNET_DATASETS
 from nasjax.spaces.fbnet import FBNetSpace, macro_network
-from nasjax.spaces.nb201 import NB201Space
+from nasjax.spaces.nb201 import NUM_CLASSES, RESOLUTION, NB201Space
 
 SPACES = ("nb201", "fbnet")
 DEFAULT_DATASET = {"nb201": "cifar10", "fbnet": "cifar100"}

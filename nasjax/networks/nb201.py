@@ -22,14 +22,13 @@ import jax.numpy as jnp
 from flax import linen as nn
 from jaxtyping import Array, Float
 
-from nasjax.hardware.costs import CELLS_PER_STAGE, STAGE_CHANNELS
 from nasjax.networks._layers import (
     AvgPool,
     batch_norm,
     conv,
     global_average_pool,
 )
-from nasjax.spaces.nb201 import EDGES, OPS
+from nasjax.spaces.nb201 import CELLS_PER_STAGE, EDGES, OPS, STAGE_CHANNELS
 
 STEM_CHANNELS = STAGE_CHANNELS[0]
 

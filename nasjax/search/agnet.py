@@ -45,12 +45,12 @@ import optax
 from jaxtyping import Array, Bool, Float, Int
 
 from nasjax import generators
+from nasjax.data.hwnasbench import DEVICES
 from nasjax.generators import GeneratorConfig
 from nasjax.search.strategy import Strategy
 from nasjax.spaces._base import SearchSpace
 from nasjax.spaces.nb101 import NB101Space
 
-DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
 LATENTS = ("prior", "best")
 PENALTY = 1000.0  # AG-Net's rank penalty for a latency over the limit
 

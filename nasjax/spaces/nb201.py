@@ -24,6 +24,18 @@ OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 NUM_ARCHS = 5**6
 NONE, SKIP = 0, 1
+# The macro network around the cell (NAS-Bench-201's TinyNetwork): stage widths, cells
+# per stage, and each dataset's classes and input resolution.
+STAGE_CHANNELS = (16, 32, 64)
+CELLS_PER_STAGE = 5
+NUM_CLASSES = {
+    "cifar10-valid": 10,
+    "cifar10": 10,
+    "cifar100": 100,
+    "ImageNet16-120": 120,
+}
+RESOLUTION = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
+DATASETS = tuple(NUM_CLASSES)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,7 +62,7 @@ def fuzz_env(monkeypatch, tmp_path, real_table):
     default table loaded once."""
     from nasjax import search, surrogates
     from nasjax.cli import measure as measure_cli
-    from nasjax.hardware import measure
+    from nasjax import measure
 
     original_load = data.load_table
 

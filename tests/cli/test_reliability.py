@@ -17,7 +17,7 @@ import pytest
 from nasjax import data, sweep
 from nasjax import io as _io
 from nasjax.data import measured
-from nasjax.hardware import measure
+from nasjax import measure
 from nasjax.spaces import nb201
 
 TINY = dict(dataset="ImageNet16-120", warmup=0, repeats=2)

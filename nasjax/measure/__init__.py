@@ -27,6 +27,8 @@ its latency is a positive number; other rows are named, dropped and timed again.
 On a CPU the timings are steadier on cores nothing else uses: :func:`pin_cores`, called
 before JAX starts its backends, confines the process to given cores and, on one core,
 runs XLA single-threaded (``nasjax measure --cores``).
+
+The device helpers live in ``_devices.py``, the checks of stored rows in ``_rows.py``.
 """
 
 from __future__ import annotations
@@ -34,13 +36,11 @@ from __future__ import annotations
 import math
 import os
 import pathlib
-import platform
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import tqdm
@@ -48,9 +48,29 @@ import tqdm
 from nasjax import networks
 from nasjax.data import measured
 from nasjax.io import locked
+from nasjax.measure import _rows
+from nasjax.measure._devices import (
+    KNOWN_BACKENDS,
+    SINGLE_THREAD_XLA_FLAGS,
+    device_setup,
+    pin_cores,
+    resolve_device,
+)
 from nasjax.networks import Network
 
-KNOWN_BACKENDS = ("cpu", "gpu", "cuda", "rocm", "tpu")
+__all__ = [
+    "KNOWN_BACKENDS",
+    "SINGLE_THREAD_XLA_FLAGS",
+    "MeasureResult",
+    "Timing",
+    "device_setup",
+    "measure",
+    "pin_cores",
+    "resolve_device",
+    "time_network",
+    "timing_summary",
+    "trimmed_mean",
+]
 
 
 class Timing(NamedTuple):
@@ -93,110 +113,6 @@ class MeasureResult(NamedTuple):
 
 
 # ------------------------------------------------------------------- devices
-def _available_backends() -> list[str]:
-    available = []
-    for backend in KNOWN_BACKENDS:
-        try:
-            jax.devices(backend)
-        except RuntimeError:
-            continue
-        available.append(backend)
-    return available
-
-
-def resolve_device(name: str | jax.Device | None = None) -> jax.Device:
-    """The device named ``"BACKEND[:INDEX]"`` (``"cpu"``, ``"gpu:1"``); default JAX's
-    default device.
-
-    Raises:
-        ValueError: unknown or unavailable backend, or no device of that index (the
-            message lists what this machine has).
-    """
-    if name is None:
-        return jax.devices()[0]
-    if isinstance(name, jax.Device):
-        return name
-    backend, _, index = name.partition(":")
-    try:
-        devices = jax.devices(backend)
-    except RuntimeError:
-        raise ValueError(
-            f"unknown or unavailable backend {backend!r}; this machine has "
-            f"{_available_backends()}"
-        ) from None
-    if not index:
-        return devices[0]
-    if not index.isdigit() or int(index) >= len(devices):
-        raise ValueError(
-            f"no device {name!r}; {backend} has devices 0..{len(devices) - 1}"
-        )
-    return devices[int(index)]
-
-
-def _host_cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-SINGLE_THREAD_XLA_FLAGS = (
-    "--xla_cpu_multi_thread_eigen=false",
-    "intra_op_parallelism_threads=1",
-)
-
-
-def pin_cores(cores: str | list[int]) -> None:
-    """Confines this process to the CPU ``cores`` (a list, or a string like
-    ``"1"`` or ``"2,3"``; Linux); with one core, XLA's CPU backend also runs
-    single-threaded (:data:`SINGLE_THREAD_XLA_FLAGS` are appended to ``XLA_FLAGS``).
-    Call it before anything starts a JAX backend.
-
-    Raises:
-        ValueError: not core numbers, a core this process may not use, an OS
-            without CPU affinity, or JAX backends already started.
-    """
-    from jax._src import xla_bridge
-
-    if isinstance(cores, str):
-        try:
-            cores = [int(core) for core in cores.split(",")]
-        except ValueError:
-            raise ValueError(
-                f"cores takes core numbers separated by commas, got {cores!r}"
-            ) from None
-
-    if not hasattr(os, "sched_setaffinity"):
-        raise ValueError("pinning to cores needs Linux (os.sched_setaffinity)")
-    allowed = os.sched_getaffinity(0)
-    if not cores or not set(cores) <= allowed:
-        raise ValueError(f"cores must be some of {sorted(allowed)}, got {cores}")
-    if xla_bridge.backends_are_initialized():
-        raise ValueError("pin_cores must run before JAX starts its backends")
-    os.sched_setaffinity(0, set(cores))
-    if len(set(cores)) == 1:
-        flags = os.environ.get("XLA_FLAGS", "").split()
-        extra = [flag for flag in SINGLE_THREAD_XLA_FLAGS if flag not in flags]
-        os.environ["XLA_FLAGS"] = " ".join(flags + extra)
-
-
-def device_setup(device: jax.Device) -> dict:
-    """``backend``, ``device_kind``, ``host_cpu`` (model and the number of cores this
-    process may use) and ``jax_version`` of ``device``."""
-    return {
-        "backend": device.platform,
-        "device_kind": device.device_kind,
-        "host_cpu": f"{_host_cpu()} x{len(os.sched_getaffinity(0))}"
-        if hasattr(os, "sched_getaffinity")
-        else f"{_host_cpu()} x{os.cpu_count()}",
-        "jax_version": jax.__version__,
-    }
-
-
 # ------------------------------------------------------------------- timing
 def trimmed_mean(times: np.ndarray) -> float:
     """Mean of ``times`` between their 25th and 75th percentiles (inclusive; the
@@ -296,68 +212,6 @@ def timing_summary(frame: pd.DataFrame) -> dict:
 
 
 # ---------------------------------------------------------------- many archs
-def _class_strings(search_space, archs: np.ndarray) -> list[str]:
-    """The string of each architecture's canonical form (its isomorphism class)."""
-    if not len(archs):
-        return []
-    canonical = np.asarray(search_space.canonical(jnp.asarray(archs)))
-    return [search_space.to_string(a) for a in canonical]
-
-
-def _check_resumable(path: pathlib.Path, existing: pd.DataFrame, setup: dict):
-    if not len(existing):
-        return
-    for name, value in setup.items():
-        held = existing[name].iloc[0]
-        if held != value:
-            raise ValueError(
-                f"{str(path)!r} holds measurements with {name} {held!r}, not "
-                f"{value!r}; write to another file"
-            )
-
-
-def _row_problem(search_space, row: dict) -> str | None:
-    """Why a stored row cannot be trusted, or ``None``."""
-    for name in ("arch_str", "measured_as"):
-        text = row[name]
-        try:
-            spelled = search_space.to_string(search_space.from_string(str(text)))
-        except (ValueError, TypeError, IndexError, KeyError):
-            return f"{name} {str(text)[:60]!r} is not an architecture"
-        if spelled != text:
-            return f"{name} {str(text)[:60]!r} is not written as {spelled!r}"
-    latency = row["latency_ms"]
-    if not (isinstance(latency, int | float) and math.isfinite(latency)):
-        return f"latency_ms is {latency!r}"
-    if latency <= 0:
-        return f"latency_ms is {latency!r}, not positive"
-    return None
-
-
-def _valid_rows(
-    path: pathlib.Path, frame: pd.DataFrame, search_space, note
-) -> pd.DataFrame:
-    """``frame`` without the rows that fail :func:`_row_problem` (named by ``note``)
-    and without repeated ``arch_str`` (the first is kept)."""
-    records = frame.to_dict("records")
-    problems = [_row_problem(search_space, row) for row in records]
-    for i, problem in enumerate(problems):
-        if problem is not None and note is not None:
-            note(f"{path}: row {i} is dropped and timed again: {problem}")
-    keep = np.array([p is None for p in problems], dtype=bool)
-    keep &= ~frame["arch_str"].duplicated().to_numpy()
-    return frame[keep].reset_index(drop=True)
-
-
-def _signature(path: pathlib.Path):
-    """What changes when the file is replaced: inode, size, modification time."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_ino, info.st_size, info.st_mtime_ns
-
-
 def measure(
     space: str,
     archs,
@@ -412,7 +266,7 @@ def measure(
         if space == "nb201"
         else np.full(len(archs), -1)
     )
-    classes = _class_strings(search_space, archs)
+    classes = _rows.class_strings(search_space, archs)
     device = resolve_device(device)
     info = device_setup(device)
     setup = {
@@ -430,10 +284,10 @@ def measure(
         if not path.exists():
             return measured.empty_measurements(), 0
         frame = measured.read_measurements(path)
-        _check_resumable(path, frame, setup)  # before dropping any row
-        return _valid_rows(path, frame, search_space, report), len(frame)
+        _rows.check_resumable(path, frame, setup)  # before dropping any row
+        return _rows.valid_rows(path, frame, search_space, report), len(frame)
 
-    signature = _signature(path)
+    signature = _rows.signature(path)
     existing, num_rows = read_valid(note)
     num_invalid = num_rows - len(existing)
     done = set(existing["arch_str"])
@@ -444,7 +298,7 @@ def measure(
         if unique and len(timed_before):
             held = search_space.from_strings(list(timed_before["arch_str"]))
             for cls, row in zip(
-                _class_strings(search_space, held), timed_before.to_dict("records")
+                _rows.class_strings(search_space, held), timed_before.to_dict("records")
             ):
                 timed_row.setdefault(cls, row)
 
@@ -464,15 +318,15 @@ def measure(
             frame = pd.concat([on_disk, new]) if len(on_disk) else new
             frame = frame.reset_index(drop=True).astype(measured.COLUMNS)
             measured.write_measurements(path, frame)
-            signature = _signature(path)
+            signature = _rows.signature(path)
         return frame
 
     def refresh() -> None:
         """Takes in what another run on this file measured since the last look."""
         nonlocal signature
-        if _signature(path) == signature:
+        if _rows.signature(path) == signature:
             return
-        signature = _signature(path)
+        signature = _rows.signature(path)
         frame, _ = read_valid(None)
         done.update(frame["arch_str"])
         remember_timed(frame)
