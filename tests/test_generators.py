@@ -8,7 +8,8 @@ import optax
 import pytest
 
 from nasjax import generators, spaces
-from nasjax.generators import INPUT, OUTPUT, GeneratorConfig
+from nasjax.encodings._typed import INPUT, OUTPUT, edge_pairs, to_adjacency
+from nasjax.generators import GeneratorConfig
 
 TINY = dict(latent_dim=4, node_dim=4, num_layers=1, hidden=8, surrogate_layers=1)
 
@@ -24,7 +25,7 @@ def nb101_format():
 
 
 def test_edges_are_target_major():
-    src, dst = generators.edge_pairs(4)
+    src, dst = edge_pairs(4)
     assert list(zip(src.tolist(), dst.tolist())) == [
         (0, 1),
         (0, 2),
@@ -55,7 +56,7 @@ def test_nb201_graph_round_trip_and_layout(nb201_format, nb201_space):
         "none",
         "output",
     ]
-    adjacency = np.asarray(generators.to_adjacency(edges, 8))
+    adjacency = np.asarray(to_adjacency(edges, 8))
     assert sorted(zip(*np.nonzero(adjacency))) == [
         (0, 1),
         (0, 2),
@@ -118,7 +119,7 @@ def test_nb101_decoding_cuts_at_the_first_output(nb101_format):
 
 
 def test_other_spaces_and_bad_configs_raise(nb201_format):
-    with pytest.raises(ValueError, match="nb201 and nb101"):
+    with pytest.raises(ValueError, match="decodes nb101 and nb201 cells, not 'fbnet'"):
         generators.graph_format(spaces.fbnet())
     with pytest.raises(ValueError, match="mode"):
         GeneratorConfig(nb201_format, mode="gan")

@@ -131,3 +131,26 @@ def masked_mean_pool(
     total = jax.ops.segment_sum(values * mask[:, None], ids, num_segments=num_graphs)
     count = jax.ops.segment_sum(mask, ids, num_segments=num_graphs)
     return total / jnp.maximum(count, 1.0)[:, None]
+
+
+def dense_inputs(graphs) -> tuple[Float[Array, "B N N"], Float[Array, "B N F"]]:
+    """A batch of fixed-size masked graphs -> eagle's dense GCN inputs. Jittable.
+
+    ``graphs`` is a jraph batch of ``B`` graphs of ``N`` nodes each with the global
+    node last (``merge_batch`` of an encoding with ``global_node=True``). The
+    adjacency is the identity, the live cell edges, and ``global -> every node slot``
+    (as eagle, whose global row is all ones even over pruned nodes); features of
+    masked nodes are zero.
+    """
+    num_graphs = graphs.n_node.shape[0]
+    num_nodes = graphs.nodes["mask"].shape[0] // num_graphs
+    kind = graphs.edges["kind"]
+    use = ((kind == CELL) & graphs.edges["mask"]) | (kind == FROM_GLOBAL)
+    graph = graphs.senders // num_nodes
+    adjacency = jnp.zeros((num_graphs, num_nodes, num_nodes), jnp.float32)
+    adjacency = adjacency.at[
+        graph, graphs.senders % num_nodes, graphs.receivers % num_nodes
+    ].max(use.astype(jnp.float32))
+    adjacency = jnp.maximum(adjacency, jnp.eye(num_nodes, dtype=jnp.float32))
+    features = graphs.nodes["features"].reshape(num_graphs, num_nodes, -1)
+    return adjacency, features

@@ -11,9 +11,14 @@ identity, and the layer position is kept. With ``prune=True`` every ``skip`` nod
 masked and its neighbours are wired to each other (BRP-NAS style); the features then
 drop the ``skip`` column. Features are one-hot over ``[*OPS, input, output]``
 (+ ``global``).
+
+The space's adapter (:data:`ADAPTER`): the GCN takes the chain with every layer kept
+and the global node (25 nodes); FBNet has no generator form and no path encoding.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -21,8 +26,9 @@ import jraph
 import numpy as np
 from jaxtyping import Array, Int
 
+from nasjax.encodings._adapter import Adapter, register
 from nasjax.encodings._graph import dag_graph, merge_batch
-from nasjax.spaces.fbnet import NUM_LAYERS, OPS, SKIP
+from nasjax.spaces.fbnet import NUM_LAYERS, OPS, SKIP, FBNetSpace
 
 NUM_NODES = NUM_LAYERS + 2
 INPUT, OUTPUT = 0, NUM_NODES - 1
@@ -78,3 +84,10 @@ def batch(
     """A jraph batch of ``B`` FBNet chains, built inside ``jit``, no host padding."""
     graphs = jax.vmap(lambda a: chain(a, prune=prune, global_node=global_node))(archs)
     return merge_batch(graphs)
+
+
+ADAPTER = register(
+    Adapter(
+        FBNetSpace(), graphs=functools.partial(batch, prune=False, global_node=True)
+    )
+)

@@ -9,9 +9,16 @@ node is bypassed (its predecessors wired to its successors) and dropped, and op 
 off every input-to-output path are masked. Features are one-hot over
 ``[nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, input, output]`` (+ ``global``).
 With ``prune=False`` all 8 nodes stay, features over all 5 ops + input + output.
+
+The space's adapter (:data:`ADAPTER`): the GCN takes the pruned graph with the global
+node (BRP-NAS's 9 nodes, 6 features); the AG-Net generator's form (:func:`to_typed`) is
+``N = 8`` nodes of :data:`TYPES` with edges always the fixed wiring; the path encoding
+is :func:`nasjax.encodings.path.nb201`; ``arch_idx`` is NAS-Bench-201's own index.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +26,10 @@ import jraph
 import numpy as np
 from jaxtyping import Array, Int
 
+from nasjax.encodings import _typed, path
+from nasjax.encodings._adapter import Adapter, register
 from nasjax.encodings._graph import dag_graph, merge_batch
-from nasjax.spaces.nb201 import NONE, OPS, SKIP
+from nasjax.spaces.nb201 import NONE, NUM_ARCHS, OPS, SKIP, NB201Space
 
 NUM_NODES = 8
 INPUT, OUTPUT = 0, 7
@@ -112,3 +121,76 @@ def batch(
         archs
     )
     return merge_batch(graphs)
+
+
+# ----------------------------------------------------- the generator's form
+TYPES = (
+    "output",
+    "input",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "none",
+)
+# Op index of the space -> node type, and back (-1: not an op type).
+_OP_TYPE = np.array([6, 5, 2, 3, 4], np.int32)  # none, skip, 1x1, 3x3, pool
+_TYPE_OP = np.array([-1, -1, 2, 3, 4, 1, 0], np.int32)
+
+
+def _typed_edges() -> np.ndarray:
+    src, dst = _typed.edge_pairs(NUM_NODES)
+    wiring = set(WIRING)
+    return np.array([(s, d) in wiring for s, d in zip(src, dst)])
+
+
+def to_typed(archs: Int[Array, "... 6"]) -> tuple[Int[Array, "... 8"], Array]:
+    """``(types [..., 8], edges [..., 28])``: node 0 the input, nodes 1..6 the ops of
+    ``arch[0..5]``, node 7 the output; edges the fixed wiring. Jittable."""
+    archs = jnp.asarray(archs, jnp.int32)
+    batch = archs.shape[:-1]
+    types = jnp.concatenate(
+        [
+            jnp.full((*batch, 1), _typed.INPUT, jnp.int32),
+            jnp.asarray(_OP_TYPE)[archs],
+            jnp.full((*batch, 1), _typed.OUTPUT, jnp.int32),
+        ],
+        axis=-1,
+    )
+    edges = jnp.broadcast_to(jnp.asarray(_typed_edges()), (*batch, 28))
+    return types, edges
+
+
+def from_typed(types: Int[Array, "... 8"], edges: Array) -> tuple[Array, Array]:
+    """``(archs [..., 6], valid [...])``: valid iff node 0 is the input, node 7 the
+    output, nodes 1..6 op types and the edges exactly the fixed wiring. Jittable."""
+    types = jnp.asarray(types, jnp.int32)
+    edges = jnp.asarray(edges, bool)
+    inner = types[..., 1:-1]
+    ops = jnp.asarray(_TYPE_OP)[inner]
+    valid = (
+        (types[..., 0] == _typed.INPUT)
+        & (types[..., -1] == _typed.OUTPUT)
+        & jnp.all(ops >= 0, axis=-1)
+        & jnp.all(edges == jnp.asarray(_typed_edges()), axis=-1)
+    )
+    return jnp.maximum(ops, 0), valid
+
+
+def _benchmark_archs() -> np.ndarray:
+    space = NB201Space()
+    return np.asarray(space.from_benchmark_index(np.arange(NUM_ARCHS)), np.int32)
+
+
+_SPACE = NB201Space()
+ADAPTER = register(
+    Adapter(
+        _SPACE,
+        graphs=functools.partial(batch, prune=True, global_node=True),
+        generator=_typed.GraphFormat(_SPACE, NUM_NODES, TYPES, to_typed, from_typed),
+        path=path.nb201,
+        path_features=path.NB201_FEATURES,
+        benchmark_index=_SPACE.to_benchmark_index,
+        benchmark_archs=_benchmark_archs,
+    )
+)

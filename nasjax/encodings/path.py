@@ -13,6 +13,7 @@ read from the input side as a base-``K`` number with the first op least signific
   empty path being ``input -> output``: ``1 + 3 + 9 + 27 + 81 + 243 = 364``
   features.
 
+Each space's adapter names its path function; :func:`encode` looks it up.
 Everything is jittable and fixed-shape; batch dimensions broadcast.
 """
 
@@ -24,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from nasjax.encodings._adapter import ADAPTERS, adapter
+from nasjax.spaces._base import SearchSpace
 from nasjax.spaces.nb101 import NUM_INNER, NUM_NODES, NB101Space
 from nasjax.spaces.nb101 import OPS as NB101_OPS
 from nasjax.spaces.nb201 import OPS as NB201_OPS
@@ -40,21 +43,14 @@ def _offset(length: int, num_ops: int, shortest: int) -> int:
     return sum(num_ops**n for n in range(shortest, length))
 
 
-def num_features(space_name: str) -> int:
-    """Length of the full path encoding of a space (155 or 364)."""
-    if space_name == "nb201":
-        return _offset(4, NB201_NUM_OPS, 1)
-    if space_name == "nb101":
-        return _offset(NB101_LONGEST + 1, NB101_NUM_OPS, 0)
-    raise ValueError(
-        f"no path encoding for search space {space_name!r}; it exists for nb201, nb101"
-    )
+NB201_FEATURES = _offset(4, NB201_NUM_OPS, 1)  # 155
+NB101_FEATURES = _offset(NB101_LONGEST + 1, NB101_NUM_OPS, 0)  # 364
 
 
 def nb201(archs: Int[Array, "... 6"]) -> Float[Array, "... 155"]:
     """NAS-Bench-201 cells -> their path encoding. Jittable."""
     archs = jnp.asarray(archs, jnp.int32)
-    features = jnp.zeros((*archs.shape[:-1], num_features("nb201")), jnp.float32)
+    features = jnp.zeros((*archs.shape[:-1], NB201_FEATURES), jnp.float32)
     for path in NB201_PATHS:
         index = _offset(len(path), NB201_NUM_OPS, 1) + sum(
             archs[..., slot] * NB201_NUM_OPS**j for j, slot in enumerate(path)
@@ -68,7 +64,7 @@ def nb201(archs: Int[Array, "... 6"]) -> Float[Array, "... 155"]:
 @functools.cache
 def _nb101_append() -> np.ndarray:
     """``[K, F, F]``: ``[op, i, j] = 1`` when path ``j`` is path ``i`` then ``op``."""
-    size = num_features("nb101")
+    size = NB101_FEATURES
     append = np.zeros((NB101_NUM_OPS, size, size), np.float32)
     for length in range(NB101_LONGEST):
         start = _offset(length, NB101_NUM_OPS, 0)
@@ -105,21 +101,38 @@ def nb101(archs: Int[Array, "... 26"]) -> Float[Array, "... 364"]:
     return reached[-1]
 
 
+def num_features(space: SearchSpace | str) -> int:
+    """Length of the full path encoding of a space (155 nb201, 364 nb101).
+
+    Raises:
+        ValueError: a space whose adapter has no path encoding.
+    """
+    found = adapter(space)
+    if found.path is None:
+        with_path = sorted(n for n, a in ADAPTERS.items() if a.path is not None)
+        raise ValueError(
+            f"no path encoding for search space {found.name!r}; it exists for "
+            f"{', '.join(with_path)}"
+        )
+    return found.path_features
+
+
 def encode(
-    space_name: str, archs: Int[Array, "... S"], *, cutoff: int | None = None
+    space: SearchSpace | str, archs: Int[Array, "... S"], *, cutoff: int | None = None
 ) -> Float[Array, "... F"]:
     """The path encoding of ``archs``, truncated to its first ``cutoff`` features.
 
     Args:
-        space_name: ``"nb201"`` or ``"nb101"``.
+        space: the space (or its name) whose adapter has a path encoding.
         archs: architectures of that space.
         cutoff: keep the ``cutoff`` shortest-path features (None: all).
 
     Returns:
         ``[..., F]`` 0/1 floats, ``F = cutoff`` or :func:`num_features`.
     """
-    size = num_features(space_name)
+    size = num_features(space)
+    name = adapter(space).name
     if cutoff is not None and not 1 <= cutoff <= size:
-        raise ValueError(f"cutoff must be in 1..{size} for {space_name}, got {cutoff}")
-    features = nb201(archs) if space_name == "nb201" else nb101(archs)
+        raise ValueError(f"cutoff must be in 1..{size} for {name}, got {cutoff}")
+    features = adapter(space).path(archs)
     return features if cutoff is None else features[..., :cutoff]

@@ -30,7 +30,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from nasjax.encodings._graph import aggregate, dag_graph, masked_mean_pool, merge_batch
-from nasjax.generators._graphs import INPUT, OUTPUT, edge_pairs, to_adjacency
+from nasjax.encodings._typed import INPUT, OUTPUT, edge_pairs, to_adjacency
 
 FIXED_LOGIT = 20.0
 EDGE_THRESHOLD = 0.5

@@ -32,13 +32,13 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
+from nasjax.encodings._typed import INPUT, OUTPUT, GraphFormat
 from nasjax.generators._decoders import (
     Encoder,
     OneShotDecoder,
     SequentialDecoder,
     Surrogate,
 )
-from nasjax.generators._graphs import INPUT, OUTPUT, GraphFormat
 
 MODES = ("agnet", "vae")
 DECODERS = ("gnn", "oneshot")

@@ -44,12 +44,11 @@ import numpy as np
 import optax
 from jaxtyping import Array, Bool, Float, Int
 
-from nasjax import generators
+from nasjax import encodings, generators
 from nasjax.data.hwnasbench import DEVICES
 from nasjax.generators import GeneratorConfig
 from nasjax.search.strategy import Strategy
 from nasjax.spaces._base import SearchSpace
-from nasjax.spaces.nb101 import NB101Space
 
 LATENTS = ("prior", "best")
 PENALTY = 1000.0  # AG-Net's rank penalty for a latency over the limit
@@ -94,10 +93,9 @@ class _Settings:
 
 
 def _ids(space: SearchSpace, archs: Int[Array, "... S"]) -> Int[Array, "..."]:
-    """The identity the tables key rows by: the encoding (nb201) or its class."""
-    if isinstance(space, NB101Space):
-        archs = space.canonical(archs)
-    return space.index(archs)
+    """The identity the tables key rows by (the space's adapter's: the encoding, or
+    its class on nb101)."""
+    return encodings.adapter(space).ids(archs)
 
 
 def _first_occurrence(ids: Int[Array, "P"]) -> Bool[Array, "P"]:
@@ -415,7 +413,7 @@ def _build(
         num_conditions=len(DEVICES) if hardware else 0,
     )
     if ticks is None:
-        ticks = 15 if isinstance(space, NB101Space) else 30
+        ticks = format_.ticks  # the space's: 30 on nb201, 15 on nb101
     checks = [
         (ticks >= 1, f"ticks must be >= 1, got {ticks}"),
         (batch_size >= 1, f"batch_size must be >= 1, got {batch_size}"),

@@ -39,6 +39,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
+from nasjax import encodings
 from nasjax.encodings import path
 from nasjax.search.strategy import Strategy
 from nasjax.spaces._base import SearchSpace
@@ -57,12 +58,12 @@ class BananasState(NamedTuple):
 
 # ------------------------------------------------------------- shared helpers
 def slot_mutation_probabilities(space: SearchSpace) -> np.ndarray:
-    """``[S]`` probability that a mutation changes each slot (naszilla's rates)."""
-    if space.name == "nb101":
-        from nasjax.spaces.nb101 import NUM_EDGES, NUM_INNER, NUM_NODES
-
-        return np.array([1 / NUM_INNER] * NUM_INNER + [1 / NUM_NODES] * NUM_EDGES)
-    return np.full(space.num_slots, 1.0 / max(space.num_slots - 2, 1))
+    """``[S]`` probability that a mutation changes each slot (naszilla's rates: the
+    space's adapter's, else ``1 / (S - 2)``)."""
+    found = encodings.find(space)
+    if found is None:
+        return np.full(space.num_slots, 1.0 / max(space.num_slots - 2, 1))
+    return found.slot_rates()
 
 
 def mutate_slots(
@@ -305,9 +306,9 @@ def check_candidates(num_candidates: int, num_parents: int, batch_size: int) -> 
 def encoder(space: SearchSpace, encoding: str, cutoff: int | None):
     """``archs [..., S] -> features [..., F]`` for an MLP, and ``F``. Jittable."""
     if encoding in ("path", "trunc_path"):
-        size = path.num_features(space.name)  # ValueError for other spaces
+        size = path.num_features(space)  # ValueError for spaces without one
         cut = None if encoding == "path" else min(cutoff, size)
-        return (lambda a: path.encode(space.name, a, cutoff=cut)), cut or size
+        return (lambda a: path.encode(space, a, cutoff=cut)), cut or size
     if encoding == "onehot":
         offsets = np.cumsum((0,) + space.num_choices[:-1])
         size = int(sum(space.num_choices))
@@ -379,7 +380,8 @@ def bananas(
         A :class:`~nasjax.search.Strategy` asking ``batch_size`` models a round.
     """
     if encoding is None:
-        encoding = "trunc_path" if space.name in ("nb201", "nb101") else "onehot"
+        found = encodings.find(space)
+        encoding = "trunc_path" if found and found.path else "onehot"
     BananasSettings(  # checks the options
         num_init=num_init,
         batch_size=batch_size,

@@ -1,10 +1,11 @@
 """The BRP-NAS graph convolutional predictor (Dudziak et al., NeurIPS 2020) in flax.
 
 A cell enters as the dense pair ``(adjacency [N, N], features [N, F])`` that
-:func:`graph_inputs` builds from the foundation's masked ``GraphsTuple`` (the global
-node last). As in the reference (SamsungLabs/eagle), ``adjacency[i, j] = 1`` for an
-edge ``i -> j`` so a node sums over its successors, the global node reads every node
-slot, the identity is added and nothing is degree-normalised. Each layer is
+:func:`graph_inputs` builds from the space's masked ``GraphsTuple`` (the global node
+last; :func:`nasjax.encodings.dense_inputs`). As in the reference
+(SamsungLabs/eagle), ``adjacency[i, j] = 1`` for an edge ``i -> j`` so a node sums over
+its successors, the global node reads every node slot, the identity is added and
+nothing is degree-normalised. Each layer is
 ``A (H W) + b -> LayerNorm -> ReLU -> dropout``; the embedding is the global node's
 final state. Only the global node's row of the last layer is computed (it is all the
 readout uses), which saves ~30% of the arithmetic and changes no value.
@@ -30,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from nasjax.encodings._graph import CELL, FROM_GLOBAL
+from nasjax import encodings
 
 HEADS = ("unary", "binary")
 
@@ -190,47 +191,18 @@ def comparator_ranking(
     return position
 
 
-def dense_inputs(graphs) -> tuple[Float[Array, "B N N"], Float[Array, "B N F"]]:
-    """A batch of fixed-size masked graphs -> eagle's dense GCN inputs. Jittable.
-
-    ``graphs`` is a jraph batch of ``B`` graphs of ``N`` nodes each with the global
-    node last (``merge_batch`` of an encoding with ``global_node=True``). The
-    adjacency is the identity, the live cell edges, and ``global -> every node slot``
-    (as eagle, whose global row is all ones even over pruned nodes); features of
-    masked nodes are zero.
-    """
-    num_graphs = graphs.n_node.shape[0]
-    num_nodes = graphs.nodes["mask"].shape[0] // num_graphs
-    kind = graphs.edges["kind"]
-    use = ((kind == CELL) & graphs.edges["mask"]) | (kind == FROM_GLOBAL)
-    graph = graphs.senders // num_nodes
-    adjacency = jnp.zeros((num_graphs, num_nodes, num_nodes), jnp.float32)
-    adjacency = adjacency.at[
-        graph, graphs.senders % num_nodes, graphs.receivers % num_nodes
-    ].max(use.astype(jnp.float32))
-    adjacency = jnp.maximum(adjacency, jnp.eye(num_nodes, dtype=jnp.float32))
-    features = graphs.nodes["features"].reshape(num_graphs, num_nodes, -1)
-    return adjacency, features
-
-
 def graph_inputs(
     space, archs: Int[Array, "B S"]
 ) -> tuple[Float[Array, "B N N"], Float[Array, "B N F"]]:
     """Architectures of ``space`` -> dense GCN inputs. Jittable.
 
-    NAS-Bench-201: BRP-NAS's pruned op-on-node cell (9 nodes, 6 features);
-    NAS-Bench-101: the pruned cell DAG (8 nodes); FBNet: the chain with every layer kept
+    The graphs are the space's adapter's (:func:`nasjax.encodings.adapter`):
+    NAS-Bench-201 BRP-NAS's pruned op-on-node cell (9 nodes, 6 features),
+    NAS-Bench-101 the pruned cell DAG (8 nodes), FBNet the chain with every layer kept
     (25 nodes; a ``skip`` that changes shape is a 1x1 conv there, so it stays a node).
-    """
-    from nasjax import encodings
 
-    archs = jnp.asarray(archs, jnp.int32)
-    if space.name == "nb201":
-        graphs = encodings.nb201.batch(archs, prune=True, global_node=True)
-    elif space.name == "nb101":
-        graphs = encodings.nb101.batch(archs, global_node=True)
-    elif space.name == "fbnet":
-        graphs = encodings.fbnet.batch(archs, prune=False, global_node=True)
-    else:
-        raise ValueError(f"no GCN encoding for search space {space.name!r}")
-    return dense_inputs(graphs)
+    Raises:
+        ValueError: a space without an adapter.
+    """
+    graphs = encodings.adapter(space).graphs(jnp.asarray(archs, jnp.int32))
+    return encodings.dense_inputs(graphs)
