@@ -20,9 +20,8 @@ import time
 import jax
 import numpy as np
 
-from nasjax import networks
+from nasjax import measure, networks
 from nasjax.data import measured, nb201
-from nasjax import measure
 
 
 def main():

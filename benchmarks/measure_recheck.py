@@ -18,9 +18,8 @@ import os
 
 import numpy as np
 
-from nasjax import networks
+from nasjax import measure, networks, spaces
 from nasjax.data import measured
-from nasjax import measure
 
 
 def main():
@@ -43,7 +42,7 @@ def main():
     if len(timed) < 2 or args.cells < 2:
         parser.error("need a file of at least 2 timed rows and --cells >= 2")
     setup = timed.iloc[0]
-    space = measured.SPACES[setup["space"]]
+    space = spaces.get(setup["space"])
     device = measure.device_setup(measure.resolve_device(setup["backend"]))
     print(
         f"# {args.file}: {len(timed)} timed rows ({setup['host_cpu']}); rechecked on "

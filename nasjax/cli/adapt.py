@@ -91,17 +91,20 @@ def hardware_prior(space_name: str, data=None):
 
 
 def candidates(space_name: str, table, *, unique: bool = False) -> np.ndarray:
-    """``[N, S]`` architectures to choose measurements from: NAS-Bench-201 every cell
-    with an input-output path (with ``unique``, the lowest member of each isomorphism
-    class), FBNet HELP's sampled architectures (the table's rows).
+    """``[N, S]`` architectures to choose measurements from: the table's rows whose
+    network is measurable (:attr:`nasjax.networks.NetworkFamily.measurable`:
+    NAS-Bench-201 every cell with an input-output path, FBNet HELP's sampled
+    architectures), with ``unique`` the lowest member of each isomorphism class.
 
     A cell without such a path computes a constant, which XLA folds away: its
     latency says nothing about what its operations cost.
     """
+    from nasjax import networks
+
     archs = np.asarray(table.archs)
-    if space_name != "nb201":
-        return archs
-    archs = archs[np.asarray(table.space.is_connected(archs))]
+    measurable = networks.find(space_name).measurable
+    if measurable is not None:
+        archs = archs[np.asarray(measurable(archs))]
     if unique:
         archs = np.unique(np.asarray(table.space.canonical(archs)), axis=0)
     return archs
@@ -165,7 +168,7 @@ def _split_holdout(count: int, holdout: int | None, seed: int):
 
 
 def run(args) -> int:
-    from nasjax import fewshot, metrics, spaces
+    from nasjax import encodings, fewshot, metrics, spaces
     from nasjax.data import user
 
     suffix = COLUMN_SUFFIX[args.space]
@@ -201,8 +204,9 @@ def run(args) -> int:
 
     start = time.perf_counter()
     floored = 0
-    if args.space == "nb201":
-        everything = np.asarray(space.from_benchmark_index(np.arange(space.size)))
+    every = encodings.adapter(space).benchmark_archs
+    if every is not None:  # a column of every architecture
+        everything = every()
         predicted = np.asarray(fewshot.predict(adapted, space, everything), np.float64)
         floor = FLOOR_SHARE * float(latencies[fit].min())
         floored = int(np.sum(predicted < floor))

@@ -87,7 +87,7 @@ def add_parser(commands) -> None:
 def _archs(args, space):
     import jax
 
-    from nasjax.data import nb201
+    from nasjax import encodings
 
     if args.sample is not None:
         if args.sample < 1:
@@ -100,9 +100,10 @@ def _archs(args, space):
             args.space, args.select, unique=args.unique, show=not args.json
         )
     if args.archs in (None, "all"):
-        if args.space != "nb201":
+        every = encodings.adapter(space).benchmark_archs  # in the benchmark's order
+        if every is None:
             fail(f"--space {args.space} needs --sample N or --archs FILE")
-        return nb201.benchmark_archs()
+        return every()
     path = pathlib.Path(args.archs)
     if not path.is_file():
         fail(f"--archs takes 'all' or a file of arch strings; no file {args.archs!r}")
@@ -117,14 +118,13 @@ def _archs(args, space):
 
 
 def run(args) -> int:
-    from nasjax import measure
-    from nasjax.spaces import fbnet, nb201
+    from nasjax import measure, spaces
 
     check_outputs((args.out, False, ()))
     if args.cores is not None:
         measure.pin_cores(args.cores)
 
-    space = nb201() if args.space == "nb201" else fbnet()
+    space = spaces.get(args.space)
     result = measure.measure(
         args.space,
         _archs(args, space),

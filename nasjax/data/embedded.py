@@ -38,14 +38,12 @@ from collections.abc import Mapping
 import jax.numpy as jnp
 import numpy as np
 
+from nasjax import spaces
 from nasjax.data import fbnet, nb201
 from nasjax.data._files import DataError
 from nasjax.data.table import DENSE_INDEX_LIMIT, AdditiveColumn, Table
-from nasjax.spaces.fbnet import FBNetSpace
-from nasjax.spaces.nb201 import NB201Space
 
 VERSION = 1
-SPACES = {"nb201": NB201Space(), "fbnet": FBNetSpace()}
 # The data-folder files each space's embedded file is built from, with their loaders.
 SOURCES = {
     "nb201": {
@@ -170,7 +168,7 @@ def decode(path: str | os.PathLike) -> Embedded:
             def array(name):
                 return np.lib.format.read_array(io.BytesIO(archive.read(name)))
 
-            space = SPACES[index["space"]]
+            space = spaces.get(index["space"])
             archs = array("archs.npy").astype(np.int32)
             columns = {
                 name: jnp.asarray(array(f"rows/{name}.npy"))

@@ -3,8 +3,8 @@ NAS-Bench-201 CPU table shipped with the package.
 
 A measurement file is a parquet table with one row per architecture:
 
-* ``arch_str`` (the space's string), ``arch_idx`` (NAS-Bench-201's benchmark index;
-  -1 for FBNet);
+* ``arch_str`` (the space's string), ``arch_idx`` (the benchmark's own index where
+  the space's adapter has one, NAS-Bench-201's; -1 otherwise, FBNet);
 * ``latency_ms`` (trimmed mean of the timings between their 25th and 75th
   percentiles), ``cv`` (std / mean of all timings), ``compile_s`` (variables, trace,
   lower, compile), ``measure_s`` (warm-up and timed runs), ``measured_as`` (the
@@ -35,12 +35,13 @@ import pathlib
 import numpy as np
 import pandas as pd
 
+from nasjax import encodings, spaces
 from nasjax.data._files import DataError
 from nasjax.data._validate import check_table
 from nasjax.data.nb201 import benchmark_archs, table_from_benchmark_columns
 from nasjax.data.table import Table
 from nasjax.io import write_atomic
-from nasjax.spaces.fbnet import FBNetSpace
+from nasjax.spaces._base import SearchSpace
 from nasjax.spaces.nb201 import NB201Space
 
 SETUP_COLUMNS = ("space", "dataset", "batch_size", "backend", "device_kind")
@@ -62,7 +63,6 @@ COLUMNS = {  # name -> dtype
     "warmup": "int64",
     "repeats": "int64",
 }
-SPACES = {"nb201": NB201Space(), "fbnet": FBNetSpace()}
 
 SHIPPED_RESOURCE = "nb201_cifar10_latency_cpu"
 SHIPPED_DEVICE = "nasjax_cpu"
@@ -70,6 +70,16 @@ SHIPPED_COLUMN = f"cifar10/{SHIPPED_DEVICE}_latency"
 
 
 # ------------------------------------------------------------ measurement files
+def arch_indices(space: SearchSpace, archs) -> np.ndarray:
+    """``[A]`` the ``arch_idx`` column of ``archs``: the benchmark's own index (the
+    space's adapter's ``benchmark_index``), or -1 where the space has none."""
+    archs = np.asarray(archs, np.int32)
+    found = encodings.find(space)
+    if found is None or found.benchmark_index is None:
+        return np.full(len(archs), -1)
+    return np.asarray(found.benchmark_index(archs))
+
+
 def empty_measurements() -> pd.DataFrame:
     """A measurement frame with no rows."""
     return pd.DataFrame({name: pd.Series(dtype=t) for name, t in COLUMNS.items()})
@@ -128,9 +138,9 @@ def load_measured(path: str | os.PathLike, *, device: str | None = None) -> Tabl
     if not len(frame):
         raise DataError(f"{str(path)!r} holds no measurements")
     setup = frame.iloc[0]
-    space = SPACES[setup["space"]]
     device = f"local_{setup['backend']}" if device is None else device
     try:
+        space = spaces.get(str(setup["space"]))
         archs = space.from_strings(list(frame["arch_str"]))
         column = f"{setup['dataset']}/{device}_latency"
         table = Table.from_rows(space, archs, {column: frame["latency_ms"].to_numpy()})

@@ -13,6 +13,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
+from nasjax import encodings
 from nasjax.data._files import DataError, read_parquet
 from nasjax.data.table import Table
 from nasjax.hardware.costs import nb201_flops, nb201_params
@@ -34,8 +35,7 @@ HWNASBENCH_FILE = "hwnasbench_nb201_cifar10_partial.parquet"
 @functools.cache
 def benchmark_archs() -> np.ndarray:
     """``[15625, 6]``: the architecture of each benchmark ``arch_idx``."""
-    space = NB201Space()
-    return np.asarray(space.from_benchmark_index(np.arange(NUM_ARCHS)), dtype=np.int32)
+    return encodings.nb201.benchmark_archs()
 
 
 @functools.cache

@@ -177,7 +177,8 @@ def from_typed(types: Int[Array, "... 8"], edges: Array) -> tuple[Array, Array]:
     return jnp.maximum(ops, 0), valid
 
 
-def _benchmark_archs() -> np.ndarray:
+def benchmark_archs() -> np.ndarray:
+    """``[15625, 6]`` int32: the architecture of each benchmark ``arch_idx``."""
     space = NB201Space()
     return np.asarray(space.from_benchmark_index(np.arange(NUM_ARCHS)), np.int32)
 
@@ -191,6 +192,6 @@ ADAPTER = register(
         path=path.nb201,
         path_features=path.NB201_FEATURES,
         benchmark_index=_SPACE.to_benchmark_index,
-        benchmark_archs=_benchmark_archs,
+        benchmark_archs=benchmark_archs,
     )
 )

@@ -231,11 +231,11 @@ def measure(
     """Times ``archs`` into the measurement file ``out``, resuming it. Host-side.
 
     Args:
-        space: ``"nb201"`` or ``"fbnet"``.
+        space: a space with networks (``"nb201"``, ``"fbnet"``).
         archs: ``[A, S]`` architectures, in the order to measure them.
         out: the parquet file (created, or resumed: what it holds is skipped).
         dataset: the network's dataset (default
-            :data:`nasjax.networks.DEFAULT_DATASET`).
+            :func:`nasjax.networks.default_dataset`).
         batch_size, warmup, repeats, device: as :func:`time_network`.
         unique: time one member per isomorphism class; the others copy its row.
         max_new: time at most this many architectures in this run (default all).
@@ -253,7 +253,7 @@ def measure(
     if max_new is not None and max_new < 0:
         raise ValueError(f"max_new must be >= 0, got {max_new}")
     dataset = networks.check_dataset(space, dataset)
-    search_space = measured.SPACES[space]
+    search_space = networks.find(space).space
     archs = np.asarray(archs, dtype=np.int32)
     if archs.ndim != 2 or archs.shape[1] != search_space.num_slots:
         raise ValueError(
@@ -261,11 +261,7 @@ def measure(
             f"shape {archs.shape}"
         )
     strings = [search_space.to_string(a) for a in archs]  # ValueError if invalid
-    indices = (
-        np.asarray(search_space.to_benchmark_index(archs))
-        if space == "nb201"
-        else np.full(len(archs), -1)
-    )
+    indices = measured.arch_indices(search_space, archs)
     classes = _rows.class_strings(search_space, archs)
     device = resolve_device(device)
     info = device_setup(device)

@@ -15,7 +15,15 @@ from flax import linen as nn
 from jaxtyping import Array, Float
 
 from nasjax.networks._layers import batch_norm, conv, global_average_pool
-from nasjax.spaces.fbnet import BLOCKS, SKIP, Layer, macro_network
+from nasjax.networks._registry import Network, NetworkFamily, register
+from nasjax.spaces.fbnet import (
+    BLOCKS,
+    DATASETS,
+    SKIP,
+    FBNetSpace,
+    Layer,
+    macro_network,
+)
 
 
 class ConvNorm(nn.Module):
@@ -99,3 +107,11 @@ class FBNetNetwork(nn.Module):
                 x = block(x, train)
         x = ConvNorm(net.head.c_out, 1)(x, train)
         return nn.Dense(net.num_classes)(global_average_pool(x))
+
+
+def _build(arch: tuple[int, ...], dataset: str) -> Network:
+    size = macro_network(dataset).stem.size
+    return Network(FBNetNetwork(arch, dataset), (size, size, 3))
+
+
+FAMILY = register(NetworkFamily(FBNetSpace(), DATASETS, "cifar100", _build))

@@ -28,7 +28,17 @@ from nasjax.networks._layers import (
     conv,
     global_average_pool,
 )
-from nasjax.spaces.nb201 import CELLS_PER_STAGE, EDGES, OPS, STAGE_CHANNELS
+from nasjax.networks._registry import Network, NetworkFamily, register
+from nasjax.spaces.nb201 import (
+    CELLS_PER_STAGE,
+    DATASETS,
+    EDGES,
+    NUM_CLASSES,
+    OPS,
+    RESOLUTION,
+    STAGE_CHANNELS,
+    NB201Space,
+)
 
 STEM_CHANNELS = STAGE_CHANNELS[0]
 
@@ -115,3 +125,14 @@ class NB201Network(nn.Module):
                 x = Cell(self.arch, features)(x, train)
         x = nn.relu(batch_norm(train)(x))
         return nn.Dense(self.num_classes)(global_average_pool(x))
+
+
+def _build(arch: tuple[int, ...], dataset: str) -> Network:
+    size = RESOLUTION[dataset]
+    return Network(NB201Network(arch, NUM_CLASSES[dataset]), (size, size, 3))
+
+
+_SPACE = NB201Space()
+FAMILY = register(
+    NetworkFamily(_SPACE, DATASETS, "cifar10", _build, _SPACE.is_connected)
+)
