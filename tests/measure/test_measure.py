@@ -182,7 +182,7 @@ def test_shipped_table_needs_no_data_folder(nb201_space):
 
 
 def test_shipped_table_is_complete_and_is_the_committed_measurement():
-    raw = pathlib.Path(__file__).parents[1] / "experiments" / "measurements"
+    raw = pathlib.Path(__file__).parents[2] / "experiments" / "measurements"
     frame = measured.read_measurements(raw / "nb201_cifar10_cpu.parquet")
     shipped = measured.shipped_class_latencies()
     assert shipped.shape == (6466,) and np.all(np.isfinite(shipped) & (shipped > 0))

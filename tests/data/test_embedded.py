@@ -12,7 +12,7 @@ from nasjax import data, search, spaces
 from nasjax.data import embedded
 from nasjax.data import nb201 as nb201_data
 
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
