@@ -42,9 +42,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nasjax import data, metrics, spaces
+from nasjax import data, measure, metrics, spaces
 from nasjax.data import measured
-from nasjax import measure
 from nasjax.io import write_atomic
 
 RESOURCES = pathlib.Path(__file__).parents[1] / "nasjax" / "resources"
