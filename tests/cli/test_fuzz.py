@@ -60,9 +60,8 @@ def real_table():
 def fuzz_env(monkeypatch, tmp_path, real_table):
     """In a scratch working folder, with every work entry point a sentinel and the
     default table loaded once."""
-    from nasjax import search, surrogates
+    from nasjax import measure, search, surrogates
     from nasjax.cli import measure as measure_cli
-    from nasjax import measure
 
     original_load = data.load_table
 
