@@ -14,6 +14,10 @@ files do not import each other (put shared helpers here as fixtures).
   folder; a few seconds per test worker). Only for tests that check real figures.
 * ``data_folder``: the real data folder (``$NASJAX_DATA``); skips without it.
 * ``run_cli``: ``nasjax`` in-process, ``argv -> (exit code, stdout, stderr)``.
+
+Hypothesis profiles: ``ci`` (loaded by default: 25 examples where a property asks for
+100, see ``tests/cli/test_fuzz.py``) and ``thorough`` (every example), chosen with
+``pytest --hypothesis-profile=thorough``.
 """
 
 import os
@@ -22,10 +26,15 @@ import pathlib
 import jax
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from nasjax import spaces
 
 DATA = os.environ.get("NASJAX_DATA")
+
+settings.register_profile("ci", max_examples=25)
+settings.register_profile("thorough", max_examples=100)
+settings.load_profile("ci")
 
 DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 SYNTHETIC_COLUMNS = (
