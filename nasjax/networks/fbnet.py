@@ -7,6 +7,8 @@ classifier; the blocks are those :mod:`nasjax.hardware.fbnet_costs` describes
 depthwise with the layer's stride + BN + ReLU, grouped 1x1 projection + BN, the
 identity added when the shape is kept; ``skip``: the identity, or a strided 1x1
 ConvNorm where the shape changes). Inputs are NHWC.
+
+:data:`FAMILY` registers these networks for ``fbnet`` (default dataset ``cifar100``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ architecture: ``none`` gives zeros, ``skip_connect`` the identity, ``nor_conv_kx
 ReLU-conv-BN, ``avg_pool_3x3`` a 3x3 average pool (padding 1, padded zeros not
 averaged). Nothing is pruned: a ``none`` edge adds zeros, as NAS-Bench-201's network
 does, and XLA folds what that leaves constant or dead.
+
+:data:`FAMILY` registers these networks for ``nb201`` (default dataset ``cifar10``;
+only cells with an input-output path are measurable).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Search spaces: static configs with pure, jittable functions over integer arrays.
 
 ``nasjax.spaces.nb201()`` etc. build a space; the modules of the same names hold their
-constants (``from nasjax.spaces.nb201 import OPS``).
+constants (``from nasjax.spaces.nb201 import OPS``). A new space adds its module and
+an entry in :data:`SPACES`; its other forms are found by name (its adapter in
+:mod:`nasjax.encodings`, its networks in :mod:`nasjax.networks`; README, "Adding a
+search space").
 """
 
 from nasjax.spaces._base import SearchSpace
