@@ -8,7 +8,7 @@ multi-objective: ``cifar10-valid/valid_acc`` and ``cifar10/edgegpu_latency``):
 2. 1,000 vmapped seeds (``run_seeds``) against two Python loops over the same seeds:
    one calling the jitted round (ask, table lookup, tell) round after round, one
    calling the whole jitted search (``nasjax.run``) seed after seed;
-3. the sweep's sharded path (``nasjax.sweep.run_sharded``) on 1 and 8 forced host
+3. the sweep's sharded path (``nasjax.search.run_sharded``) on 1 and 8 forced host
    devices (``XLA_FLAGS=--xla_force_host_platform_device_count=8``, in a subprocess);
 4. exact hypervolume of 10,000 random points in 2-D and 3-D.
 
@@ -137,15 +137,13 @@ def vmap_against_loop(table, space, num_seeds, queries):
 
 def sharded(args):
     """Child process: time ``run_sharded`` on every visible device; print JSON."""
-    from nasjax import sweep
-
     space = spaces.nb201()
     table = data.load_table("nb201", args.data)
     strategy = search.regularized_evolution(space)
     keys = jax.random.split(jax.random.key(0), args.sharded_seeds)
-    mesh = sweep.seed_mesh()
+    mesh = search.seed_mesh()
     compile_s, run_s = timed(
-        lambda: sweep.run_sharded(
+        lambda: search.run_sharded(
             strategy, table, keys, args.queries, objective=SINGLE[0], mesh=mesh
         ),
         args.repeats,

@@ -41,7 +41,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from _report import logger, machine, markdown_table, run_seeds_with_bar
 
 from nasjax import _plots, data, metrics, pareto, search, spaces
-from nasjax.io import mean_std, save_figure
+from nasjax.io import mean_std, save_figure, write_atomic
 
 NB201_DEVICES, FBNET_DEVICES = data.hwnasbench.DEVICES, data.hwnasbench.FBNET_DEVICES
 HV_STRATEGIES = ("nsga2", "mo-rea", "random")
@@ -443,10 +443,11 @@ def hypervolumes(config, table, space, keys, out: pathlib.Path) -> str:
             "",
             f"Objectives (`{config.hv_accuracy}`, `cifar10/{{device}}_latency`), "
             "`num_objectives=2`; NSGA-II (population 20), MO-REA (population 10, "
-            "tournament 3), random search (batch 16). Each column is normalised as "
-            "in `nasjax.pareto.analyse` (0 = the table's best value, 1 = its worst, over the "
-            "rows where both are known), reference point (1, 1); the hypervolume at "
-            "t queries is that of the first t unique queried archs. Mean ± std over "
+            "tournament 3), random search (batch 16). Each column is normalised by "
+            "`nasjax.pareto.analyse` (0 = the table's best value, 1 = its worst, "
+            "over the rows where both are known), reference point (1, 1); the "
+            "hypervolume at t queries is that of the first t unique queried archs. "
+            "Mean ± std over "
             f"{config.seeds} seeds vmapped in one call per configuration. Plots: "
             "`hv_vs_queries.png`, `fronts.png` (seed 0 vs the exact front).",
             "",

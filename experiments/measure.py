@@ -44,7 +44,7 @@ import numpy as np
 
 from nasjax import data, measure, metrics, spaces
 from nasjax.data import measured
-from nasjax.io import write_atomic
+from nasjax.io import save_figure, write_atomic
 
 RESOURCES = pathlib.Path(__file__).parents[1] / "nasjax" / "resources"
 COST_COLUMNS = ("cifar10/flops", "cifar10/params")
@@ -222,10 +222,7 @@ def scatter_plot(table, source: Source, cells: np.ndarray, path: pathlib.Path):
         axis.scatter(np.asarray(table.query(archs, column)), ours, s=2, alpha=0.4)
         axis.set_xlabel(column)
         axis.set_ylabel(f"{source.name} latency (ms)")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    save_figure(figure, path, dpi=110)
 
 
 # ------------------------------------------------- (c) GCN latency predictor

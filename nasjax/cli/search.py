@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nasjax.cli._common import SEED_MAX, check_outputs, fail, integer, progress
-from nasjax.io import dumps_json, write_atomic
+from nasjax.io import dumps_json, save_figure, write_atomic
 
 
 def add_parser(commands) -> None:
@@ -172,7 +172,7 @@ def resolve_columns(args, table, multi: bool) -> Columns:
 def run(args) -> int:
     import jax
 
-    from nasjax import _progress, data, search, spaces, sweep
+    from nasjax import _progress, data, search, spaces
     from nasjax.cli import adapt
 
     multi = args.strategy in search.MULTI_OBJECTIVE
@@ -208,7 +208,7 @@ def run(args) -> int:
         f"{args.queries} queries in one jit call"
     )
     with _progress.Bar(args.seeds * args.queries, description, enabled=not quiet):
-        result = sweep.run_sharded(
+        result = search.run_sharded(
             strategy,
             table,
             keys,
@@ -247,9 +247,10 @@ def run(args) -> int:
 
 
 def _finish_single(args, config, space, columns: Columns, result, out) -> int:
-    from nasjax import data
+    from nasjax import data, sweep
 
     objective, report = columns.objectives[0], columns.report
+    record = sweep.search_record(result, objective, report)
     final = {
         "best_valid": _summary(result.best_objective[:, -1]),
         "test_of_best_valid": _summary(result.best_objective_report[:, -1]),
@@ -260,22 +261,14 @@ def _finish_single(args, config, space, columns: Columns, result, out) -> int:
     best_archs = result.archs[np.arange(args.seeds), np.argmax(score, axis=1)]
     output = {
         "config": config,
-        "labels": {
-            "best_valid": f"best {objective} so far (best by validation)",
-            "test_of_best_valid": f"{report} of the best-by-validation architecture",
-            "best_test": f"best {report} so far (oracle)",
-        },
+        "labels": record["labels"],
         "final": final,
-        "curves": {
-            "best_valid": result.best_objective.tolist(),
-            "test_of_best_valid": result.best_objective_report.tolist(),
-            "best_test": result.best_report.tolist(),
-        },
+        "curves": record["curves"],
         "best_archs": [
             space.to_string(arch) if made > 0 else None
             for arch, made in zip(best_archs, result.num_queries)
         ],
-        "num_queries": result.num_queries.tolist(),
+        "num_queries": record["num_queries"],
     }
     write_atomic(out / "results.json", dumps_json(output).encode())
     _plot_curves(output, out / "curves.png")
@@ -298,57 +291,32 @@ def _finish_single(args, config, space, columns: Columns, result, out) -> int:
 
 
 def _finish_multi(args, config, table, columns: Columns, result, out) -> int:
-    import jax.numpy as jnp
-
     from nasjax import _plots, pareto, sweep
 
     front_columns = columns.objectives
-    hv_every = max(1, math.ceil(args.queries / 100))
-    sweep_config = sweep.Config(
-        args.space,
-        args.strategy,
-        args.dataset,
-        args.device,
-        columns.limit,
-        args.seeds,
-        args.seed,
-        args.queries,
+    record = sweep.hypervolume_record(
+        table,
+        result.archs,
         front_columns,
-        args.batch_size,
-        hv_every,
+        hv_every=max(1, math.ceil(args.queries / 100)),
+        constraint=columns.constraint,
+        limit=columns.limit,
     )
-    plan = sweep.Plan(
-        front_columns,
-        columns.report,
-        columns.constraint,
-        columns.limit,
-        front_columns,
-        len(front_columns),
-    )
-    record = sweep._hypervolume_record(sweep_config, table, plan, result)
     # The front over all seeds: the non-dominated points of every seed's queries.
-    raw = sweep.lookup_values(table, result.archs, front_columns).reshape(
-        -1, len(front_columns)
+    archs = result.archs.reshape(1, -1, result.archs.shape[-1])  # [1, R * Q, S]
+    union = pareto.analyse(
+        table,
+        archs,
+        front_columns,
+        ends=[archs.shape[1]],
+        constraint=columns.constraint,
+        limit=columns.limit,
     )
-    archs = result.archs.reshape(-1, result.archs.shape[-1])
-    valid = np.all(np.isfinite(raw), axis=-1)
-    best, worst = sweep.objective_ranges(table, front_columns)
-    points = np.where(valid[:, None], sweep.normalise_values(raw, best, worst), 1.0)
-    on_front = np.asarray(
-        pareto.non_dominated(jnp.asarray(points, jnp.float32), jnp.asarray(valid))
-    )
-    union_hv = float(
-        np.asarray(
-            sweep.hypervolume_curves(
-                jnp.asarray(points[None], jnp.float32),
-                jnp.asarray(valid[None]),
-                jnp.asarray([len(points)]),
-            )
-        )[0, 0]
-    )
+    union_hv = float(union.curves[0, 0])
+    raw, on_front, archs = union.values[0], union.on_front[0], archs[0]
     found = _unique_front(archs[on_front], raw[on_front], front_columns)
     found_archs = np.stack([arch for arch, _ in found])[None]  # [1, F, S]
-    reported = sweep.lookup_values(table, found_archs, (columns.report,))[0, :, 0]
+    reported = pareto.lookup_values(table, found_archs, (columns.report,))[0, :, 0]
     disconnected = _plots.degenerate(table.space, found_archs[0])
     front = [
         {
@@ -461,10 +429,7 @@ def _plot_curves(output: dict, path: pathlib.Path) -> None:
         f"(mean ± std over {config['seeds']} seeds)"
     )
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    save_figure(figure, path, tight=False)
 
 
 def _plot_front(output: dict, table, path: pathlib.Path) -> None:
@@ -508,7 +473,4 @@ def _plot_front(output: dict, table, path: pathlib.Path) -> None:
         fontsize=9,
     )
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    save_figure(figure, path, tight=False)

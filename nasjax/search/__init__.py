@@ -12,6 +12,7 @@ from nasjax.search.local_search import LocalSearchState, local_search
 from nasjax.search.npenas import NPENASState, npenas
 from nasjax.search.nsga2 import NSGA2State, nsga2
 from nasjax.search.random import RandomState, random_search
+from nasjax.search.sharded import run_sharded, seed_mesh
 from nasjax.search.strategy import SearchResult, Strategy, run, run_seeds
 
 # Every strategy factory by CLI name; each takes (space, **options).
@@ -64,4 +65,6 @@ __all__ = [
     "regularized_evolution",
     "run",
     "run_seeds",
+    "run_sharded",
+    "seed_mesh",
 ]

@@ -1,4 +1,4 @@
-"""Pareto tools: dominance, non-dominated sorting, crowding, hypervolume, IGD.
+"""Dominance, non-dominated sorting, crowding, hypervolume, IGD; a table's exact front.
 
 Every objective is **minimised** (negate accuracies first: :func:`minimisation_signs`
 gives the signs for table columns). Functions take a fixed population ``P`` with a
@@ -24,22 +24,6 @@ from nasjax.data.table import higher_is_better
 
 if TYPE_CHECKING:
     from nasjax.data.table import Table
-
-__all__ = [
-    "crowding_distance",
-    "dominates",
-    "domination_matrix",
-    "hypervolume",
-    "hypervolume_2d",
-    "hypervolume_3d",
-    "igd",
-    "igd_plus",
-    "minimisation_signs",
-    "non_dominated",
-    "normalise",
-    "pareto_ranks",
-    "table_front",
-]
 
 # Slabs of the 3-D hypervolume computed at once: memory O(_HV3D_BATCH * P).
 _HV3D_BATCH = 256

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "hwnasbench.py"
+SCRIPT = pathlib.Path(__file__).parents[2] / "experiments" / "hwnasbench.py"
 NUMBER = re.compile(r"-?\d+\.\d+")
 
 
