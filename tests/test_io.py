@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import numpy as np
 
@@ -41,20 +43,27 @@ def test_store_computes_once_and_redoes_broken_files(tmp_path):
 
 def test_store_skips_a_name_another_run_holds_until_it_is_free(tmp_path):
     store = io.Store(tmp_path, problem=lambda record, name: None)
-    order = []
-    with io.locked(store.path("a")):  # another process is computing "a"
+    computed, stored = [], []
 
-        def compute(name):
-            order.append(name)
-            return name
+    def compute(name):
+        computed.append(name)
+        return name
 
-        # "b" runs first; "a" would wait on the lock, so it is stored meanwhile
-        store.fill(["b"], compute)
+    def fill():
+        store.fill(["a", "b"], compute, lambda name, how: stored.append((name, how)))
+
+    with io.locked(store.path("a")):  # another run is computing "a"
+        worker = threading.Thread(target=fill)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while "b" not in computed:  # "a" is skipped, "b" runs meanwhile
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         store.write("a", "theirs")
-    stored = []
-    store.fill(["a", "b"], compute, lambda name, how: stored.append(name))
-    assert order == ["b"] and stored == ["a", "b"]
-    assert store.read("a") == "theirs"
+    worker.join(30)
+    assert computed == ["b"]
+    assert stored == [("a", "run by another process on this store")]
+    assert store.read("a") == "theirs" and store.read("b") == "b"
 
 
 def test_read_json_says_why(tmp_path):
