@@ -7,7 +7,8 @@ a traceback; and leave no partial file (no temporary file, every JSON/parquet ou
 readable). The work itself (a search, a training, a timing) is replaced by a sentinel
 that ends the run when it is reached, so only the checks before the work run: a
 generated input that reaches it counts as accepted. Each test asserts how many inputs
-it generated; together they are at least 1,000 per run.
+it generated: together at least 1,000 with ``--hypothesis-profile=thorough``, a quarter
+of that in the default ``ci`` profile (``tests/conftest.py``).
 """
 
 import contextlib
@@ -39,6 +40,12 @@ CELLS = (
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
 
+def examples(thorough: int) -> int:
+    """The number of examples for a property that draws ``thorough`` in the thorough
+    profile, scaled by the loaded profile's ``max_examples`` (100 when thorough)."""
+    return max(1, thorough * settings().max_examples // 100)
+
+
 class WorkStarted(BaseException):
     """Raised where the real work would start: the input was accepted."""
 
@@ -47,28 +54,18 @@ def _work(*args, **kwargs):
     raise WorkStarted
 
 
-@pytest.fixture(scope="module")
-def real_table():
-    """The nb201 table once (from the data folder, or what ships without one)."""
-    try:
-        return data.load_table("nb201")
-    except data.DataError:
-        pytest.skip("no nb201 table: set NASJAX_DATA")
-
-
 @pytest.fixture
-def fuzz_env(monkeypatch, tmp_path, real_table):
+def fuzz_env(monkeypatch, tmp_path, nb201_table):
     """In a scratch working folder, with every work entry point a sentinel and the
-    default table loaded once."""
-    from nasjax import search, surrogates
+    default table the shipped one, loaded once per worker."""
+    from nasjax import measure, search, surrogates
     from nasjax.cli import measure as measure_cli
-    from nasjax import measure
 
     original_load = data.load_table
 
     def load_table(space="nb201", folder=None, **options):
         if space == "nb201" and folder is None:
-            return real_table
+            return nb201_table
         return original_load(space, folder, **options)
 
     original_archs = measure_cli._archs
@@ -160,7 +157,7 @@ def test_fuzz_arch_strings_parse_or_raise_value_error():
     count = {"inputs": 0, "bad": 0}
     space, fbnet = nb201(), spaces.get("fbnet")
 
-    @settings(max_examples=300, **SETTINGS)
+    @settings(max_examples=examples(300), **SETTINGS)
     @given(arch_texts)
     def property_(text):
         count["inputs"] += 1
@@ -176,7 +173,7 @@ def test_fuzz_arch_strings_parse_or_raise_value_error():
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 300 and count["bad"] >= 250, count
+    assert count["inputs"] >= examples(300) and count["bad"] >= examples(250), count
 
 
 def test_fuzz_arch_files_given_to_the_cli(fuzz_env):
@@ -186,7 +183,7 @@ def test_fuzz_arch_files_given_to_the_cli(fuzz_env):
     lines = [f"{nb201().to_string(a)},{1.0 + i}" for i, a in enumerate(archs)]
     user.write_text("arch,value\n" + "\n".join(lines) + "\n")
 
-    @settings(max_examples=150, **SETTINGS)
+    @settings(max_examples=examples(150), **SETTINGS)
     @given(st.lists(arch_texts, min_size=1, max_size=4), st.booleans())
     def property_(texts, for_measure):
         assume(any(t.strip() and not _parses(t.strip()) for t in texts))
@@ -205,7 +202,7 @@ def test_fuzz_arch_files_given_to_the_cli(fuzz_env):
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 150 and count["bad"] >= 140, count
+    assert count["inputs"] >= examples(150) and count["bad"] >= examples(140), count
 
 
 def _parses(text: str) -> bool:
@@ -269,7 +266,7 @@ def test_fuzz_cli_arguments(fuzz_env):
     count = {"inputs": 0, "bad": 0}
     (fuzz_env / "FILE").write_text("a file, not a folder")
 
-    @settings(max_examples=400, **SETTINGS)
+    @settings(max_examples=examples(400), **SETTINGS)
     @given(command_lines())
     def property_(argv):
         count["inputs"] += 1
@@ -282,7 +279,7 @@ def test_fuzz_cli_arguments(fuzz_env):
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 400 and count["bad"] >= 300, count
+    assert count["inputs"] >= examples(400) and count["bad"] >= examples(300), count
 
 
 # -------------------------------------------------------------- spec files
@@ -323,7 +320,7 @@ spec_objects = st.fixed_dictionaries(
 def test_fuzz_sweep_spec_files(fuzz_env):
     count = {"inputs": 0, "bad": 0}
 
-    @settings(max_examples=200, **SETTINGS)
+    @settings(max_examples=examples(200), **SETTINGS)
     @given(
         st.one_of(
             spec_objects.map(json.dumps),
@@ -342,7 +339,7 @@ def test_fuzz_sweep_spec_files(fuzz_env):
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 200 and count["bad"] >= 150, count
+    assert count["inputs"] >= examples(200) and count["bad"] >= examples(150), count
 
 
 # --------------------------------------------------------------- user files
@@ -370,7 +367,7 @@ def user_files(draw):
 def test_fuzz_user_files_given_to_predict(fuzz_env):
     count = {"inputs": 0, "bad": 0}
 
-    @settings(max_examples=200, **SETTINGS)
+    @settings(max_examples=examples(200), **SETTINGS)
     @given(user_files(), st.integers(2, 30), st.booleans())
     def property_(text, train, higher_is_better):
         count["inputs"] += 1
@@ -385,7 +382,7 @@ def test_fuzz_user_files_given_to_predict(fuzz_env):
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 200 and count["bad"] >= 150, count
+    assert count["inputs"] >= examples(200) and count["bad"] >= examples(150), count
 
 
 # --------------------------------------------------------- measurement files
@@ -428,7 +425,7 @@ def test_fuzz_measurement_files_resumed(fuzz_env):
     listed.write_text("\n".join(CELLS) + "\n")
     invoke(["measure", "--archs", str(listed), "--out", "warm.parquet", "--json"])
 
-    @settings(max_examples=40, **SETTINGS)
+    @settings(max_examples=examples(40), **SETTINGS)
     @given(measurement_frames())
     def property_(frame):
         count["inputs"] += 1
@@ -446,7 +443,7 @@ def test_fuzz_measurement_files_resumed(fuzz_env):
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 40, count
+    assert count["inputs"] >= examples(40), count
 
 
 # --------------------------------------------------------- data-folder files
@@ -486,7 +483,7 @@ def data_files(draw):
 def test_fuzz_data_folder_files(fuzz_env):
     count = {"inputs": 0, "bad": 0}
 
-    @settings(max_examples=80, **SETTINGS)
+    @settings(max_examples=examples(80), **SETTINGS)
     @given(data_files())
     def property_(file):
         name, content = file
@@ -504,4 +501,4 @@ def test_fuzz_data_folder_files(fuzz_env):
 
     property_()
     print(f"fuzz inputs: {count}")
-    assert count["inputs"] >= 80 and count["bad"] >= 40, count
+    assert count["inputs"] >= examples(80) and count["bad"] >= examples(40), count
