@@ -445,9 +445,9 @@ def brp_units(space, settings: BRPSettings, trained_rounds: int) -> list:
 
     adamw = optax.adamw(1e-3)
 
-    def adamw_update(params, grads):
-        updates, _ = adamw.update(grads, adamw.init(params), params)
-        return optax.apply_updates(params, updates)
+    def adamw_update(params, grads, state):
+        updates, state = adamw.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
 
     gradients = steps = epochs_total = 0
     for i in range(trained_rounds):
@@ -462,11 +462,12 @@ def brp_units(space, settings: BRPSettings, trained_rounds: int) -> list:
         steps += epochs * epoch_steps
         epochs_total += epochs
     key = jax.eval_shape(lambda: jax.random.key(0))
+    adamw_state = jax.eval_shape(adamw.init, params)
     candidates = inputs(space.size)
     units = [
         (f"gradient of {graphs} graphs", step_gradient, (params, *inputs(graphs), key),
          gradients),
-        ("AdamW update", adamw_update, (params, params), steps),
+        ("AdamW update", adamw_update, (params, params, adamw_state), steps),
         (f"ranking {space.size:,} cells", rank, (params, *candidates),
          settings.iterations),
     ]  # fmt: skip
