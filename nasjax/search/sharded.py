@@ -111,7 +111,15 @@ def run_sharded(
     sharded_keys = jax.make_array_from_callback(
         key_data.shape, sharding, lambda index: key_data[index]
     )
-    table = jax.device_put(table, NamedSharding(mesh, P()))
+    # Each process gives its own copy: device_put would check they are equal across
+    # processes, and the table's NaN entries never compare equal.
+    replicated = NamedSharding(mesh, P())
+    table = jax.tree.map(
+        lambda x: jax.make_array_from_callback(
+            np.shape(x), replicated, lambda index: np.asarray(x)[index]
+        ),
+        table,
+    )
     result = _run_key_data(
         strategy,
         table,
