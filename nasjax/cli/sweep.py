@@ -4,6 +4,7 @@ tabulates and plots it.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import sys
 
@@ -61,6 +62,33 @@ def add_parser(commands) -> None:
     sweep.set_defaults(handler=run)
 
 
+def join_hosts() -> None:
+    """``jax.distributed.initialize`` when the environment asks for several processes:
+    ``JAX_COORDINATOR_ADDRESS`` (with ``NASJAX_NUM_PROCESSES`` and ``NASJAX_PROCESS_ID``
+    unless a cluster such as SLURM tells JAX), or ``NASJAX_DISTRIBUTED=1`` (all of it
+    from the cluster)."""
+    environ = os.environ
+    if not environ.get("JAX_COORDINATOR_ADDRESS") and (
+        environ.get("NASJAX_DISTRIBUTED") != "1"
+    ):
+        return
+    import jax
+
+    count, index = (environ.get(f"NASJAX_{n}") for n in ("NUM_PROCESSES", "PROCESS_ID"))
+    try:
+        jax.distributed.initialize(
+            num_processes=None if count is None else int(count),
+            process_id=None if index is None else int(index),
+        )
+    except (ValueError, TypeError, RuntimeError) as error:
+        reason = " ".join(str(error).split())
+        fail(
+            f"cannot join the other processes: {reason} (set JAX_COORDINATOR_ADDRESS, "
+            "NASJAX_NUM_PROCESSES and NASJAX_PROCESS_ID, or NASJAX_DISTRIBUTED=1 on a "
+            "cluster JAX detects, such as SLURM)"
+        )
+
+
 def run(args) -> int:
     from nasjax import data, sweep
 
@@ -102,6 +130,7 @@ def run(args) -> int:
             fail(f"--limits takes numbers or 'none', comma-separated: {args.limits!r}")
     spec = sweep.SweepSpec.from_dict(spec)
     configs = spec.configs()
+    join_hosts()  # before JAX starts its backends
     with progress("loading the benchmark table", enabled=not args.json):
         table = data.load_table(spec.space, args.data)
     statuses = sweep.run_sweep(
