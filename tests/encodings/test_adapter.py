@@ -133,17 +133,10 @@ def test_the_shipped_spaces_are_found_by_name(name):
     space = spaces.get(name)
     adapter = encodings.adapter(name)
     assert adapter.space == space and encodings.adapter(space) is adapter
-    archs = space.sample(jax.random.key(1), 3)
-    graphs = adapter.graphs(archs)
+    graphs = adapter.graphs(jnp.zeros((3, space.num_slots), jnp.int32))
     assert graphs.n_node.shape == (3,)
-    has_generator = adapter.generator is not None
-    assert has_generator == (name != "fbnet")
-    if has_generator:
-        types, edges = adapter.generator.to_graph(archs)
-        back, valid = adapter.generator.from_graph(types, edges)
-        assert bool(jnp.all(valid))
-        np.testing.assert_array_equal(
-            np.asarray(adapter.ids(back)), np.asarray(adapter.ids(archs))
-        )
+    # The generator's round trip is tested in tests/generators/.
+    assert (adapter.generator is not None) == (name != "fbnet")
     assert (adapter.path is not None) == (name != "fbnet")
+    assert (adapter.benchmark_index is not None) == (name == "nb201")
     assert (networks.find(name) is not None) == (name != "nb101")
