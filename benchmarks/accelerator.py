@@ -719,10 +719,12 @@ def main(argv=None):
             "not for a GPU"
         )
         write_atomic(out / "projection.json", dumps_json(record, indent=1).encode())
-        write_atomic(
-            out / "projection.md", projection_table(record["projection"]).encode()
+        markdown = (
+            f"{record['note']}; sizes {record['sizes']}; H100 SXM peaks (NVIDIA's "
+            "datasheet) in the script.\n\n" + projection_table(record["projection"])
         )
-        print(projection_table(record["projection"]))
+        write_atomic(out / "projection.md", markdown.encode())
+        print(markdown)
         return 0
     results = {}
     with jax.default_matmul_precision(args.matmul_precision):
