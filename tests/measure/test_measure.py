@@ -11,9 +11,8 @@ import jax
 import numpy as np
 import pytest
 
-from nasjax import data, networks
+from nasjax import data, measure, networks
 from nasjax.data import measured
-from nasjax import measure
 from nasjax.spaces import fbnet, nb201
 
 # Cheap cells (few convs) at 16x16 keep compiles short.

@@ -10,8 +10,7 @@ from nasjax import networks
 from nasjax.hardware import fbnet_flops, fbnet_params, nb201_flops, nb201_params
 from nasjax.networks.fbnet import channel_shuffle
 from nasjax.networks.nb201 import Cell
-from nasjax.spaces.nb201 import NUM_CLASSES, RESOLUTION
-from nasjax.spaces.nb201 import OPS
+from nasjax.spaces.nb201 import NUM_CLASSES, OPS, RESOLUTION
 
 
 def _counts(space, arch, dataset):
