@@ -164,8 +164,10 @@ def seeds_call(strategy, table, keys, queries, seed_chunk, **options):
     """``run_seeds``; with ``seed_chunk``, the seeds that many at a time (one call)."""
     if not seed_chunk or seed_chunk >= keys.shape[0]:
         return search.run_seeds(strategy, table, keys, queries, **options)
-    return jax.lax.map(
-        lambda key: search.run(strategy, table, key, queries, **options),
+    return jax.lax.map(  # no final states: lax.map fails on their empty arrays
+        lambda key: search.run(strategy, table, key, queries, **options)._replace(
+            state=None
+        ),
         keys,
         batch_size=seed_chunk,
     )

@@ -10,6 +10,7 @@ import json
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "accelerator.py"
@@ -88,3 +89,16 @@ def test_bad_seed_chunk_exits_2(accelerator, capsys):
         accelerator.main(["--seed-chunk", "0", "--out", "unused"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_seed_chunks_give_the_vmapped_results(accelerator, synthetic_table):
+    from nasjax import search
+
+    strategy = search.regularized_evolution(synthetic_table.space)
+    keys = accelerator.keys_of(5)
+    options = dict(objective="cifar100/valid_acc")
+    whole = accelerator.seeds_call(strategy, synthetic_table, keys, 30, None, **options)
+    chunked = accelerator.seeds_call(strategy, synthetic_table, keys, 30, 2, **options)
+    assert chunked.state is None
+    for name in ("archs", "best_objective", "num_queries"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(chunked, name))
