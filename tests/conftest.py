@@ -15,6 +15,8 @@ files do not import each other (put shared helpers here as fixtures).
 * ``data_folder``: the real data folder (``$NASJAX_DATA``); skips without it.
 * ``run_cli``: ``nasjax`` in-process, ``argv -> (exit code, stdout, stderr)``.
 
+XLA compiles at ``--xla_backend_optimization_level=0`` under pytest (see below).
+
 Hypothesis profiles: ``ci`` (loaded by default: 25 examples where a property asks for
 100, see ``tests/cli/test_fuzz.py``) and ``thorough`` (every example), chosen with
 ``pytest --hypothesis-profile=thorough``.
@@ -23,12 +25,21 @@ Hypothesis profiles: ``ci`` (loaded by default: 25 examples where a property ask
 import os
 import pathlib
 
-import jax
-import numpy as np
-import pytest
-from hypothesis import settings
+# The suite is compile-bound (small programs run a few times each): LLVM's optimisation
+# of each compiled program costs more time than it saves. Level 0 keeps XLA's own graph
+# passes and IEEE arithmetic; set before JAX starts its backend, and inherited by the
+# ``nasjax`` processes tests start. An explicit level in XLA_FLAGS is kept.
+if "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = " ".join(
+        [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]
+    ).strip()
 
-from nasjax import spaces
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from nasjax import spaces  # noqa: E402
 
 DATA = os.environ.get("NASJAX_DATA")
 
