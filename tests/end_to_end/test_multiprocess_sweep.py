@@ -76,7 +76,11 @@ def start_pair(store: pathlib.Path, logs: pathlib.Path) -> list[subprocess.Popen
             NASJAX_NUM_PROCESSES="2",
             NASJAX_PROCESS_ID=str(index),
         )
-        env.pop("XLA_FLAGS", None)  # one CPU device per process
+        env["XLA_FLAGS"] = " ".join(  # one CPU device per process
+            flag
+            for flag in env.get("XLA_FLAGS", "").split()
+            if "force_host_platform_device_count" not in flag
+        )
         command = [sys.executable, "-c", CHILD, str(store), str(logs / f"{index}")]
         processes.append(
             subprocess.Popen(
