@@ -29,15 +29,15 @@ class CountingBar(_progress.Bar):
     ],
 )
 def test_same_results_with_and_without_progress(
-    name, objective, nb201_table, nb201_space, capsys
+    name, objective, synthetic_table, nb201_space, capsys
 ):
     strategy = search.get(name)(nb201_space)
     keys = jax.random.split(jax.random.key(1), 6)
     options = dict(objective=objective, report="cifar100/test_acc")
-    plain = search.run_seeds(strategy, nb201_table, keys, 30, **options)
+    plain = search.run_seeds(strategy, synthetic_table, keys, 30, **options)
     with CountingBar(6 * 30, name, interval=0.0) as bar:
         shown = search.run_seeds(
-            strategy, nb201_table, keys, 30, progress=True, **options
+            strategy, synthetic_table, keys, 30, progress=True, **options
         )
         bar.finish_run(shown)
     for field in FIELDS:
@@ -53,13 +53,13 @@ def test_same_results_with_and_without_progress(
     assert "180/180" in capsys.readouterr().err
 
 
-def test_the_loop_calls_back_only_when_the_bar_asks(nb201_table, nb201_space):
+def test_the_loop_calls_back_only_when_the_bar_asks(synthetic_table, nb201_space):
     strategy = search.regularized_evolution(nb201_space)
     keys = jax.random.split(jax.random.key(2), 3)
     with CountingBar(3 * 50, "rea", enabled=False, interval=3600.0) as bar:
         result = search.run_seeds(
             strategy,
-            nb201_table,
+            synthetic_table,
             keys,
             50,
             objective="cifar100/valid_acc",
