@@ -190,7 +190,7 @@ class Table:
             index = jnp.where(in_range, self.space.index(archs), self.space.size)
             return self.row_of_index.at[index].get(mode="fill", fill_value=-1)
         flat = archs.reshape(-1, self.space.num_slots)
-        found = jax.vmap(lambda a: _find_row(self.archs, a))(flat)
+        found = _find_rows(self.archs, flat)
         return found.reshape(archs.shape[:-1])
 
     def query(self, archs: Int[Array, "... S"], column: str) -> Float[Array, "..."]:
@@ -267,3 +267,7 @@ def _find_row(sorted_archs: Int[Array, "A S"], arch: Int[Array, "S"]) -> Int[Arr
     low, _ = jax.lax.fori_loop(0, num_steps, step, (jnp.int32(0), jnp.int32(num_rows)))
     row = jnp.minimum(low, num_rows - 1)
     return jnp.where(jnp.all(sorted_archs[row] == arch), row, -1).astype(jnp.int32)
+
+
+# Jitted once: host-side queries (outside any jit) reuse one compiled search per shape.
+_find_rows = jax.jit(jax.vmap(_find_row, in_axes=(None, 0)))
