@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default="bananas,local-search,npenas")
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
-    unknown = sorted(set(methods) - set(search.ALL))
+    unknown = sorted(set(methods) - set(search.REGISTRY))
     if unknown or args.trials < 1 or args.queries < 1:
         print(f"error: bad --methods/--trials/--queries {unknown}", file=sys.stderr)
         return 2

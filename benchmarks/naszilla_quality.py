@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
     datasets = args.datasets.split(",")
-    unknown = sorted(set(methods) - set(search.ALL)) + sorted(
+    unknown = sorted(set(methods) - set(search.REGISTRY)) + sorted(
         set(datasets) - set(DATASETS)
     )
     if unknown or args.seeds < 1 or args.queries < 1:

@@ -116,7 +116,10 @@ def get_config(
                 ("ticks", 3),
                 ("num_candidates", 128),
                 ("max_chunks", 2),
-                ("pretrain_steps", 1000),
+                ("latent_dim", 8),
+                ("node_dim", 8),
+                ("hidden", 32),
+                ("pretrain_steps", 100),
             ),
             hw_devices=("eyeriss",),
             hw_percentiles=(25.0,),
@@ -172,7 +175,7 @@ def _checkpoints(queries: int) -> np.ndarray:
 def search_section(config: Config, table, space, store: Store, out) -> str:
     import matplotlib.pyplot as plt
 
-    methods = [m for m in config.methods if m != "brp" or "brp" in search.ALL]
+    methods = [m for m in config.methods if m != "brp" or "brp" in search.REGISTRY]
     ends = _checkpoints(config.queries)
     records = {}
     for dataset in config.datasets:
@@ -235,7 +238,7 @@ def search_section(config: Config, table, space, store: Store, out) -> str:
         "round), generator pretrained once on random cells.",
         "",
     ]
-    if "brp" in config.methods and "brp" not in search.ALL:
+    if "brp" in config.methods and "brp" not in search.REGISTRY:
         parts += ["BRP-NAS is left out: no `brp` strategy is registered.", ""]
     if "brp" in methods:
         parts += [

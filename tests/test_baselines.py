@@ -1,5 +1,5 @@
 """Local search, BANANAS, NPENAS and the path encoding (the family API tests are in
-test_search.py, which parametrises over ``search.ALL``)."""
+test_search.py, which parametrises over ``search.REGISTRY``)."""
 
 import chex
 import jax
@@ -254,7 +254,7 @@ def test_nb101_runs_and_asks_valid_cells(name):
     ("factory", "options", "match"),
     [
         (search.local_search, {"num_init": 0}, "num_init"),
-        (search.local_search, {"batch_size": 4}, "batch_size must be 1"),
+        (search.local_search, {"batch_size": 4}, "no option 'batch_size'"),
         (search.bananas, {"encoding": "adjacency"}, "encoding"),
         (search.bananas, {"acquisition": "ei"}, "acquisition"),
         (search.bananas, {"num_init": 15}, "multiple of batch_size"),

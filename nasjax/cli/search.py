@@ -37,8 +37,10 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--strategy",
         default="rea",
-        choices=sorted(search.ALL),
-        help=f"multi-objective: {', '.join(search.MULTI_OBJECTIVE)} (need --device "
+        choices=sorted(search.REGISTRY),
+        help="multi-objective: "
+        + ", ".join(n for n, e in search.REGISTRY.items() if e.num_objectives > 1)
+        + " (need --device "
         "or --objectives)",
     )
     parser.add_argument(
@@ -175,7 +177,7 @@ def run(args) -> int:
     from nasjax import _progress, data, search, spaces
     from nasjax.cli import adapt
 
-    multi = args.strategy in search.MULTI_OBJECTIVE
+    multi = search.entry(args.strategy).num_objectives > 1
     _check_flags(args, multi)
     adapt.check_search_flags(args, multi)
     names = (
@@ -189,14 +191,16 @@ def run(args) -> int:
     check_outputs((args.out, True, names))
     space = spaces.get(args.space)
     data.search_columns(args.space, args.dataset)  # names the valid datasets
-    options = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    options = {}
     if args.strategy == "agnet-hw":
         options["num_objectives"] = (
             len(args.objectives.split(",")) if args.objectives else 2
         )
         if args.device is not None:
             options["device"] = args.device
-    strategy = search.get(args.strategy)(space, **options)
+    strategy = search.entry(args.strategy).make(
+        space, batch_size=args.batch_size, **options
+    )
     quiet = args.json or args.quiet
     with progress("loading the benchmark table", enabled=not quiet):
         table = data.load_table(args.space, args.data)

@@ -28,7 +28,9 @@ def add_parser(commands) -> None:
     )
     sweep.add_argument("--spec", help="JSON file with the keys below (flags override)")
     sweep.add_argument("--space", choices=sorted(data.SEARCH_COLUMNS))
-    sweep.add_argument("--strategies", help=f"comma-separated: {sorted(search.ALL)}")
+    sweep.add_argument(
+        "--strategies", help=f"comma-separated: {sorted(search.REGISTRY)}"
+    )
     sweep.add_argument("--datasets", help=f"comma-separated: {datasets}")
     sweep.add_argument("--devices", help="comma-separated devices, e.g. edgegpu,raspi4")
     sweep.add_argument("--limits", help="comma-separated latency limits (ms) or none")

@@ -41,7 +41,13 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from nasjax import encodings
 from nasjax.encodings import path
-from nasjax.search.strategy import Strategy
+from nasjax.search.strategy import (
+    Settings,
+    Strategy,
+    configure,
+    first_occurrence,
+    seen_in,
+)
 from nasjax.spaces._base import SearchSpace
 
 ENCODINGS = ("trunc_path", "path", "onehot", "graph")
@@ -130,13 +136,12 @@ def mutation_candidates(
     candidates = jax.vmap(lambda k, a: mutate_slots(space, k, a, probabilities))(
         keys, parents
     )
-    same = jnp.all(candidates[:, None, :] == candidates[None, :, :], axis=-1)
-    first = jnp.argmax(same, axis=1) == jnp.arange(candidates.shape[0])
-    queried = jnp.any(
-        jnp.all(candidates[:, None, :] == archs[None, :, :], axis=-1) & live[None],
-        axis=1,
+    new = (
+        first_occurrence(candidates)
+        & ~seen_in(candidates, archs, live)
+        & parent_live
+        & space.is_valid(candidates)
     )
-    new = first & ~queried & parent_live & space.is_valid(candidates)
     found_before = jnp.cumsum(new.reshape(num_blocks, per_parent).sum(axis=1))
     found_before = jnp.concatenate([jnp.zeros(1, found_before.dtype), found_before])
     block_open = jnp.repeat(found_before[:-1] < num_candidates, per_parent)
@@ -153,7 +158,7 @@ def record_models(state, archs: Int[Array, "B S"], fitness: Float[Array, "B"]):
     def add(kept, item):
         kept_archs, kept_fitness, kept_live = kept
         arch, value = item
-        present = jnp.any(jnp.all(kept_archs == arch, axis=-1) & kept_live)
+        present = seen_in(arch[None], kept_archs, kept_live)[0]
         empty = jnp.argmin(kept_live)
         worst = jnp.argmax(jnp.where(kept_live, kept_fitness, -jnp.inf))
         full = jnp.all(kept_live)
@@ -179,17 +184,18 @@ def predictor_guided(
     random_rounds: int,
     batch_size: int,
     name: str,
+    settings: Settings,
 ) -> Strategy:
     """The ask/tell of a predictor-guided strategy (BANANAS, NPENAS).
 
     ``ask`` draws random models for the first ``random_rounds`` rounds, then
-    ``acquire(key, state) -> (archs [B, S], usable [B])`` (a random model where not
-    ``usable``: too few candidates); ``tell`` keeps the told models (at most
-    ``capacity``) for the next training.
+    ``acquire(key, state, params) -> (archs [B, S], usable [B])`` (a random model
+    where not ``usable``: too few candidates); ``tell`` keeps the told models (at
+    most ``capacity``) for the next training.
     """
 
-    def init(key):
-        del key
+    def init(key, params):
+        del key, params
         return BananasState(
             archs=jnp.zeros((capacity, space.num_slots), jnp.int32),
             fitness=jnp.full((capacity,), jnp.inf, jnp.float32),
@@ -197,12 +203,12 @@ def predictor_guided(
             step=jnp.int32(0),
         )
 
-    def ask(key, state: BananasState):
+    def ask(key, state: BananasState, params):
         key_random, key_acquire = jax.random.split(key)
         random_archs = space.sample(key_random, batch_size)
 
         def guided(_):
-            archs, usable = acquire(key_acquire, state)
+            archs, usable = acquire(key_acquire, state, params)
             return jnp.where(usable[:, None], archs, random_archs)  # too few: random
 
         archs = jax.lax.cond(
@@ -210,13 +216,16 @@ def predictor_guided(
         )
         return archs, state
 
-    def tell(state: BananasState, archs, fitness):
+    def tell(state: BananasState, archs, fitness, params):
+        del params
         chex.assert_shape(archs, (batch_size, space.num_slots))
         chex.assert_shape(fitness, (batch_size,))
         state = record_models(state, archs, fitness)
         return state._replace(step=state.step + 1)
 
-    return Strategy(init, ask, tell, batch_size, name)
+    return Strategy(
+        init, ask, tell, batch_size, name, 1, settings.params(), settings, space
+    )
 
 
 def standardise(values: Float[Array, "T"], mask: Bool[Array, "T"]) -> Float[Array, "T"]:
@@ -247,9 +256,38 @@ def _apply_mlp(params: list[dict], x: Float[Array, "B F"]) -> Float[Array, "B"]:
     return (x @ params[-1]["kernel"] + params[-1]["bias"])[..., 0]
 
 
+class BananasParams(NamedTuple):
+    learning_rate: float | Array  # each MLP's Adam step size
+
+
 @dataclasses.dataclass(frozen=True)
-class BananasSettings:
-    """The static recipe of one BANANAS search (see :func:`bananas`)."""
+class BananasSettings(Settings):
+    """BANANAS's settings; ``learning_rate`` is traced (:class:`BananasParams`).
+
+    Attributes:
+        num_init: random models first (a multiple of ``batch_size``; naszilla: 10).
+        batch_size: ``k``, models asked a round (naszilla: 10).
+        num_ensemble: MLPs in the ensemble (5).
+        num_layers, layer_width: hidden layers of each MLP (10 of width 20).
+        epochs, train_batch, learning_rate: Adam training of each MLP from scratch
+            every round on the mean absolute error (150, 32, 0.01).
+        acquisition: ``"its"`` (independent Thompson sampling, the paper's),
+            ``"ucb"`` (mean - 0.5 std, naszilla's) or ``"mean"``.
+        encoding: ``"trunc_path"`` (the ``cutoff`` shortest paths), ``"path"``,
+            ``"onehot"`` (every slot one-hot) or ``"graph"`` (the flattened dense
+            GCN inputs of :func:`nasjax.surrogates.graph_inputs`); None (default):
+            ``"trunc_path"`` where the space has a path encoding (NAS-Bench-201,
+            NAS-Bench-101), else ``"onehot"``.
+        cutoff: features kept by ``"trunc_path"`` (naszilla, NAS-Bench-201: 30).
+        num_candidates: candidates scored a round (100).
+        num_parents: best models mutated for them (naszilla's
+            ``num_arches_to_mutate``: 1; the next best fill in up to 5x).
+        capacity: models kept for training (naszilla keeps every query; beyond
+            ``capacity`` a better model replaces the worst). Training costs what the
+            models kept need, not the capacity.
+    """
+
+    Params = BananasParams
 
     num_init: int = 10
     batch_size: int = 10
@@ -260,7 +298,7 @@ class BananasSettings:
     train_batch: int = 32
     learning_rate: float = 0.01
     acquisition: str = "its"
-    encoding: str = "trunc_path"
+    encoding: str | None = None
     cutoff: int = 30
     num_candidates: int = 100
     num_parents: int = 1
@@ -271,7 +309,7 @@ class BananasSettings:
             raise ValueError(
                 f"unknown acquisition {self.acquisition!r}; choose from {ACQUISITIONS}"
             )
-        if self.encoding not in ENCODINGS:
+        if self.encoding is not None and self.encoding not in ENCODINGS:
             raise ValueError(
                 f"unknown encoding {self.encoding!r}; choose from {ENCODINGS}"
             )
@@ -333,78 +371,28 @@ def encoder(space: SearchSpace, encoding: str, cutoff: int | None):
     return graph, size
 
 
-def bananas(
-    space: SearchSpace,
-    *,
-    num_init: int = 10,
-    batch_size: int = 10,
-    num_ensemble: int = 5,
-    num_layers: int = 10,
-    layer_width: int = 20,
-    epochs: int = 150,
-    train_batch: int = 32,
-    learning_rate: float = 0.01,
-    acquisition: str = "its",
-    encoding: str | None = None,
-    cutoff: int = 30,
-    num_candidates: int = 100,
-    num_parents: int = 1,
-    capacity: int = 500,
-) -> Strategy:
+def bananas(space: SearchSpace, **options) -> Strategy:
     """BANANAS: an MLP ensemble on the path encoding picks mutated candidates.
 
     Args:
         space: the search space.
-        num_init: random models first (a multiple of ``batch_size``; naszilla: 10).
-        batch_size: ``k``, models asked a round (naszilla: 10).
-        num_ensemble: MLPs in the ensemble (5).
-        num_layers, layer_width: hidden layers of each MLP (10 of width 20).
-        epochs, train_batch, learning_rate: Adam training of each MLP from scratch
-            every round on the mean absolute error (150, 32, 0.01).
-        acquisition: ``"its"`` (independent Thompson sampling, the paper's),
-            ``"ucb"`` (mean - 0.5 std, naszilla's) or ``"mean"``.
-        encoding: ``"trunc_path"`` (the ``cutoff`` shortest paths), ``"path"``,
-            ``"onehot"`` (every slot one-hot) or ``"graph"`` (the flattened dense
-            GCN inputs of :func:`nasjax.surrogates.graph_inputs`); default
-            ``"trunc_path"`` where the space has a path encoding (NAS-Bench-201,
-            NAS-Bench-101), else ``"onehot"``.
-        cutoff: features kept by ``"trunc_path"`` (naszilla, NAS-Bench-201: 30).
-        num_candidates: candidates scored a round (100).
-        num_parents: best models mutated for them (naszilla's
-            ``num_arches_to_mutate``: 1; the next best fill in up to 5x).
-        capacity: models kept for training (naszilla keeps every query; beyond
-            ``capacity`` a better model replaces the worst). Training costs what the
-            models kept need, not the capacity.
+        **options: the fields of :class:`BananasSettings`.
 
     Returns:
         A :class:`~nasjax.search.Strategy` asking ``batch_size`` models a round.
     """
+    settings = configure(BananasSettings, "bananas", options)
+    encoding = settings.encoding
     if encoding is None:
         found = encodings.find(space)
         encoding = "trunc_path" if found and found.path else "onehot"
-    BananasSettings(  # checks the options
-        num_init=num_init,
-        batch_size=batch_size,
-        num_ensemble=num_ensemble,
-        num_layers=num_layers,
-        layer_width=layer_width,
-        epochs=epochs,
-        train_batch=train_batch,
-        learning_rate=learning_rate,
-        acquisition=acquisition,
-        encoding=encoding,
-        cutoff=cutoff,
-        num_candidates=num_candidates,
-        num_parents=num_parents,
-        capacity=capacity,
-    )
-    encode, num_features = encoder(space, encoding, cutoff)
-    sizes = (num_features,) + (layer_width,) * num_layers + (1,)
-    optimizer = optax.adam(learning_rate, b1=0.9, b2=0.99, eps=1e-7)  # Keras Adam
-    random_rounds = num_init // batch_size
+    batch_size, train_batch = settings.batch_size, settings.train_batch
+    encode, num_features = encoder(space, encoding, settings.cutoff)
+    sizes = (num_features,) + (settings.layer_width,) * settings.num_layers + (1,)
 
-    def train_member(key, features, targets, mask):
+    def train_member(key, features, targets, mask, learning_rate):
         """One MLP from scratch: shuffled minibatches, masked MAE (Keras ``fit``)."""
+        optimizer = optax.adam(learning_rate, b1=0.9, b2=0.99, eps=1e-7)  # Keras's
         key_init, key_epochs = jax.random.split(key)
         params = _init_mlp(key_init, sizes)
         count = jnp.sum(mask)
@@ -436,16 +424,20 @@ def bananas(
         (params, _), _ = jax.lax.scan(
             epoch,
             (params, optimizer.init(params)),
-            jax.random.split(key_epochs, epochs),
+            jax.random.split(key_epochs, settings.epochs),
         )
         return params
 
-    def acquire(key, state: BananasState):
+    def acquire(key, state: BananasState, params: BananasParams):
         key_train, key_candidates, key_draw = jax.random.split(key, 3)
         features = encode(state.archs)
         targets = standardise(state.fitness, state.live)
-        members = jax.vmap(train_member, in_axes=(0, None, None, None))(
-            jax.random.split(key_train, num_ensemble), features, targets, state.live
+        members = jax.vmap(train_member, in_axes=(0, None, None, None, None))(
+            jax.random.split(key_train, settings.num_ensemble),
+            features,
+            targets,
+            state.live,
+            params.learning_rate,
         )
         candidates, usable = mutation_candidates(
             space,
@@ -453,16 +445,16 @@ def bananas(
             state.archs,
             state.fitness,
             state.live,
-            num_candidates=num_candidates,
-            num_parents=num_parents,
+            num_candidates=settings.num_candidates,
+            num_parents=settings.num_parents,
         )
         predictions = jax.vmap(_apply_mlp, in_axes=(0, None))(
             members, encode(candidates)
         )  # [ensemble, C]
         mean, std = predictions.mean(axis=0), predictions.std(axis=0)
-        if acquisition == "its":
+        if settings.acquisition == "its":
             score = mean + std * jax.random.normal(key_draw, mean.shape)
-        elif acquisition == "ucb":
+        elif settings.acquisition == "ucb":
             score = mean - UCB_FACTOR * std
         else:
             score = mean
@@ -473,8 +465,9 @@ def bananas(
     return predictor_guided(
         space,
         acquire,
-        capacity=capacity,
-        random_rounds=random_rounds,
+        capacity=settings.capacity,
+        random_rounds=settings.num_init // batch_size,
         batch_size=batch_size,
         name="bananas",
+        settings=settings,
     )

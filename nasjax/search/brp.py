@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from nasjax import surrogates
-from nasjax.search.strategy import Strategy
+from nasjax.search.strategy import Settings, Strategy, configure
 from nasjax.spaces._base import SearchSpace
 
 MODES = ("faithful", "fast")
@@ -51,10 +51,38 @@ class BRPState(NamedTuple):
     iteration: Int[Array, ""]  # rounds told
 
 
-@dataclasses.dataclass(frozen=True)
-class BRPSettings:
-    """The static recipe of one BRP search (see :func:`brp`)."""
+class BRPParams(NamedTuple):
+    value_scale: float | Array  # told fitness x -value_scale = training targets
 
+
+@dataclasses.dataclass(frozen=True)
+class BRPSettings(Settings):
+    """BRP-NAS's settings; ``value_scale`` is traced (:class:`BRPParams`).
+
+    Attributes:
+        mode: ``"faithful"`` (the reference's pair batches) or ``"fast"`` (each model
+            embedded once per step, all pairs of a step scored).
+        budget: models to query (asks stop after it); ``budget / iterations`` a round.
+        iterations: rounds of training and selection.
+        alpha: share of a round taken from the top predictions (the rest at random
+            from the top ``1 / 2^i``); 0 = random within the shrinking top.
+        loss: ``"brp"`` (binary relation, the paper's), or a unary predictor's
+            ``"l1"``/``"mse"``, or pairwise ``"hinge"``/``"logistic"`` on a unary head.
+        value_scale: told fitness is negated and multiplied by this to make the
+            targets (0.01: accuracies in percent -> [0, 1], as BRP-NAS).
+        hidden, num_layers, dropout: the GCN (BRP-NAS: 600, 4, 0.2).
+        fit_final: also train after the last round (the final predictor; a search
+            that only needs the queried models can skip it: ~55% of the arithmetic).
+        epochs, batch_pairs: eagle's totals (250, 64); round ``i`` of ``R`` trains
+            ``(i + 1) epochs / R`` epochs on batches of ``(i + 1) batch_pairs / R``
+            pairs (faithful mode; fast mode keeps ``fast_group`` models a step).
+        max_candidates: rank the whole space when it has at most this many
+            architectures, else a random pool of ``pool_size`` per seed.
+        fast_group: models per step in fast mode.
+        fast_epochs_factor: fast mode runs this many times the reference's epochs.
+    """
+
+    Params = BRPParams
     mode: str = "faithful"
     budget: int = 100
     iterations: int = 5
@@ -123,79 +151,32 @@ class BRPSettings:
         return epochs, config.batch_size
 
 
-def brp(
-    space: SearchSpace,
-    *,
-    mode: str = "faithful",
-    budget: int = 100,
-    iterations: int = 5,
-    alpha: float = 0.5,
-    loss: str = "brp",
-    value_scale: float = 0.01,
-    hidden: int = 600,
-    num_layers: int = 4,
-    dropout: float = 0.2,
-    fit_final: bool = True,
-    epochs: int = 250,
-    batch_pairs: int = 64,
-    max_candidates: int = 2**16,
-    pool_size: int = 10_000,
-    fast_group: int = 20,
-    fast_epochs_factor: int = 1,
-) -> Strategy:
+def brp(space: SearchSpace, **options) -> Strategy:
     """BRP-NAS's predictor-guided search: ``init/ask/tell`` over a GCN predictor.
 
     Args:
         space: the search space.
-        mode: ``"faithful"`` (the reference's pair batches) or ``"fast"`` (each model
-            embedded once per step, all pairs of a step scored).
-        budget: models to query (asks stop after it); ``budget / iterations`` a round.
-        iterations: rounds of training and selection.
-        alpha: share of a round taken from the top predictions (the rest at random
-            from the top ``1 / 2^i``); 0 = random within the shrinking top.
-        loss: ``"brp"`` (binary relation, the paper's), or a unary predictor's
-            ``"l1"``/``"mse"``, or pairwise ``"hinge"``/``"logistic"`` on a unary head.
-        value_scale: told fitness is negated and multiplied by this to make the
-            targets (0.01: accuracies in percent -> [0, 1], as BRP-NAS).
-        hidden, num_layers, dropout: the GCN (BRP-NAS: 600, 4, 0.2).
-        fit_final: also train after the last round (the final predictor; a search
-            that only needs the queried models can skip it: ~55% of the arithmetic).
-        epochs, batch_pairs: eagle's totals (250, 64); round ``i`` of ``R`` trains
-            ``(i + 1) epochs / R`` epochs on batches of ``(i + 1) batch_pairs / R``
-            pairs (faithful mode; fast mode keeps ``fast_group`` models a step).
-        max_candidates: rank the whole space when it has at most this many
-            architectures, else a random pool of ``pool_size`` per seed.
-        fast_group: models per step in fast mode.
-        fast_epochs_factor: fast mode runs this many times the reference's epochs.
+        **options: the fields of :class:`BRPSettings`.
 
     Returns:
         A :class:`~nasjax.search.Strategy` asking ``budget / iterations`` models a
         round.
     """
-    settings = BRPSettings(
-        mode=mode,
-        budget=budget,
-        iterations=iterations,
-        alpha=alpha,
-        loss=loss,
-        value_scale=value_scale,
-        hidden=hidden,
-        num_layers=num_layers,
-        dropout=dropout,
-        fit_final=fit_final,
-        epochs=epochs,
-        batch_pairs=batch_pairs,
-        max_candidates=max_candidates,
-        pool_size=pool_size,
-        fast_group=fast_group,
-        fast_epochs_factor=fast_epochs_factor,
+    settings = configure(BRPSettings, "brp", options)
+    budget, max_candidates, pool_size = (
+        settings.budget,
+        settings.max_candidates,
+        settings.pool_size,
     )
     config = settings.fit_config()
     model = surrogates.Predictor(
-        head=config.head, hidden=hidden, num_layers=num_layers, dropout=dropout
+        head=config.head,
+        hidden=settings.hidden,
+        num_layers=settings.num_layers,
+        dropout=settings.dropout,
     )
     per_round = settings.per_round
-    num_top = int(round(alpha * per_round))
+    num_top = int(round(settings.alpha * per_round))
     static_pool = space.size <= max_candidates
     if static_pool:
         pool_archs = np.asarray(space.enumerate(), np.int32)
@@ -223,7 +204,8 @@ def brp(
             return tuple(map(jnp.asarray, pool_inputs))
         return surrogates.graph_inputs(space, state.pool)
 
-    def init(key: PRNGKeyArray) -> BRPState:
+    def init(key: PRNGKeyArray, params: BRPParams) -> BRPState:
+        del params
         key_params, key_train, key_pool = jax.random.split(key, 3)
         if static_pool:
             pool = jnp.zeros((0, space.num_slots), jnp.int32)
@@ -262,7 +244,8 @@ def brp(
         )
         return jax.lax.map(score_chunk, chunks).reshape(-1)[:num_candidates]
 
-    def ask(key: PRNGKeyArray, state: BRPState):
+    def ask(key: PRNGKeyArray, state: BRPState, params: BRPParams):
+        del params
         score = predicted_scores(state, candidate_inputs(state))
         open_ = ~state.queried
         # Round 0 (and an untrained predictor): uniform over the open candidates.
@@ -289,13 +272,13 @@ def brp(
             pending=picks.astype(jnp.int32)
         )
 
-    def tell(state: BRPState, archs, fitness):
+    def tell(state: BRPState, archs, fitness, params: BRPParams):
         del archs  # the pool indices of the ask are in state.pending
         known = jnp.isfinite(fitness)
         slots = state.count + jnp.arange(per_round)
         in_budget = slots < budget
         slots = jnp.where(in_budget, slots, budget)  # dropped by mode="drop"
-        targets = -fitness * value_scale
+        targets = -fitness * params.value_scale
         new_state = state._replace(
             queried=state.queried.at[state.pending].set(True),
             archs=state.archs.at[slots].set(
@@ -309,7 +292,7 @@ def brp(
         )
         epochs, batch = settings.round_schedule(state.iteration)
         done = new_state.count >= budget
-        epochs = jnp.where(done & (not fit_final), 0, epochs)
+        epochs = jnp.where(done & (not settings.fit_final), 0, epochs)
         trained_inputs = surrogates.graph_inputs(space, new_state.archs)
         data = surrogates.TrainingSet(
             *trained_inputs, new_state.targets, new_state.live
@@ -324,4 +307,6 @@ def brp(
             iteration=state.iteration + 1,
         )
 
-    return Strategy(init, ask, tell, per_round, "brp")
+    return Strategy(
+        init, ask, tell, per_round, "brp", 1, settings.params(), settings, space
+    )

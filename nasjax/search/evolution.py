@@ -13,6 +13,7 @@ largest crowding distance (as NSGA-II's selection).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import chex
@@ -21,7 +22,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from nasjax.search.nsga2 import selection_key
-from nasjax.search.strategy import Strategy
+from nasjax.search.strategy import Settings, Strategy, configure
 from nasjax.spaces._base import SearchSpace
 
 
@@ -32,30 +33,81 @@ class EvolutionState(NamedTuple):
     step: Int[Array, ""]
 
 
-def regularized_evolution(
-    space: SearchSpace,
-    *,
-    population_size: int = 10,
-    tournament_size: int = 3,
-    batch_size: int = 1,
-    num_objectives: int = 1,
-) -> Strategy:
-    """Regularized evolution over ``space``; fitness ``[B]`` or ``[B, M]`` (min)."""
-    if not 1 <= tournament_size <= population_size:
-        raise ValueError(
-            f"tournament_size must be in 1..population_size={population_size}, "
-            f"got {tournament_size}"
-        )
-    if not 1 <= batch_size <= population_size:
-        raise ValueError(
-            f"batch_size must be in 1..{population_size}, got {batch_size}"
-        )
+@dataclasses.dataclass(frozen=True)
+class EvolutionSettings(Settings):
+    """Regularized evolution's settings (nothing traced: all fix shapes).
+
+    Attributes:
+        population_size: ``P``, the FIFO's length (NATS-Bench: 10).
+        tournament_size: members drawn (with replacement) per tournament (3).
+        batch_size: children asked a round (1).
+        num_objectives: ``M``; ``M > 1`` is multi-objective REA (``mo-rea``).
+    """
+
+    population_size: int = 10
+    tournament_size: int = 3
+    batch_size: int = 1
+    num_objectives: int = 1
+
+    def __post_init__(self):
+        if not 1 <= self.tournament_size <= self.population_size:
+            raise ValueError(
+                "tournament_size must be in 1..population_size="
+                f"{self.population_size}, got {self.tournament_size}"
+            )
+        if not 1 <= self.batch_size <= self.population_size:
+            raise ValueError(
+                f"batch_size must be in 1..{self.population_size}, "
+                f"got {self.batch_size}"
+            )
+        if self.num_objectives < 1:
+            raise ValueError(f"num_objectives must be >= 1, got {self.num_objectives}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiObjectiveEvolutionSettings(EvolutionSettings):
+    """As :class:`EvolutionSettings`, with ``num_objectives >= 2`` (default 2)."""
+
+    num_objectives: int = 2
+
+    def __post_init__(self):
+        if self.num_objectives < 2:
+            raise ValueError(f"need >= 2 objectives, got {self.num_objectives}")
+        super().__post_init__()
+
+
+def regularized_evolution(space: SearchSpace, **options) -> Strategy:
+    """Regularized evolution over ``space``; fitness ``[B]`` or ``[B, M]`` (min).
+
+    Args:
+        space: the search space.
+        **options: the fields of :class:`EvolutionSettings`.
+    """
+    return _evolution(space, configure(EvolutionSettings, "rea", options))
+
+
+def multi_objective_evolution(space: SearchSpace, **options) -> Strategy:
+    """Regularized evolution with a Pareto tournament over ``num_objectives >= 2``.
+
+    Args:
+        space: the search space.
+        **options: the fields of :class:`MultiObjectiveEvolutionSettings`.
+    """
+    settings = configure(MultiObjectiveEvolutionSettings, "mo-rea", options)
+    return _evolution(space, settings)
+
+
+def _evolution(space: SearchSpace, settings: EvolutionSettings) -> Strategy:
+    population_size = settings.population_size
+    tournament_size = settings.tournament_size
+    batch_size = settings.batch_size
+    num_objectives = settings.num_objectives
 
     def fitness_shape(rows):
         return (rows,) if num_objectives == 1 else (rows, num_objectives)
 
-    def init(key):
-        del key
+    def init(key, params):
+        del key, params
         return EvolutionState(
             population=jnp.zeros((population_size, space.num_slots), jnp.int32),
             fitness=jnp.full(fitness_shape(population_size), jnp.inf),
@@ -63,7 +115,8 @@ def regularized_evolution(
             step=jnp.int32(0),
         )
 
-    def ask(key, state):
+    def ask(key, state, params):
+        del params
         sample_key, pick_key, mutate_key = jax.random.split(key, 3)
         filled = jnp.sum(state.birth >= 0)
         if num_objectives == 1:
@@ -86,10 +139,10 @@ def regularized_evolution(
         )
         return archs, state
 
-    def tell(state, archs, fitness):
+    def tell(state, archs, fitness, params):
+        del params
         chex.assert_shape(archs, (batch_size, space.num_slots))
         chex.assert_shape(fitness, fitness_shape(batch_size))
-        fitness = jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
         oldest = jax.lax.top_k(-state.birth, batch_size)[1]
         return EvolutionState(
             population=state.population.at[oldest].set(archs),
@@ -99,13 +152,14 @@ def regularized_evolution(
         )
 
     name = "rea" if num_objectives == 1 else "mo-rea"
-    return Strategy(init, ask, tell, batch_size, name, num_objectives)
-
-
-def multi_objective_evolution(
-    space: SearchSpace, *, num_objectives: int = 2, **options
-) -> Strategy:
-    """Regularized evolution with a Pareto tournament over ``num_objectives >= 2``."""
-    if num_objectives < 2:
-        raise ValueError(f"need >= 2 objectives, got {num_objectives}")
-    return regularized_evolution(space, num_objectives=num_objectives, **options)
+    return Strategy(
+        init,
+        ask,
+        tell,
+        batch_size,
+        name,
+        num_objectives,
+        settings.params(),
+        settings,
+        space,
+    )

@@ -19,6 +19,7 @@ again). Fitness is minimised; NaN (not evaluated) never counts as better.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import chex
@@ -26,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from nasjax.search.strategy import Strategy
+from nasjax.search.strategy import Settings, Strategy, configure
 from nasjax.spaces._base import SearchSpace
 
 
@@ -43,38 +44,43 @@ class LocalSearchState(NamedTuple):
     step: Int[Array, ""]
 
 
-def local_search(
-    space: SearchSpace,
-    *,
-    num_init: int = 10,
-    first_improvement: bool = True,
-    batch_size: int = 1,
-) -> Strategy:
-    """Local search over one-edit neighbourhoods, restarting at local optima.
+@dataclasses.dataclass(frozen=True)
+class LocalSearchSettings(Settings):
+    """Local search's settings (nothing traced). It asks one model a round.
 
-    Args:
-        space: the search space (its ``neighbours`` define the moves).
+    Attributes:
         num_init: random models drawn at the start and at each restart; the search
             starts from the best of them (naszilla: 10).
         first_improvement: move to the first better neighbour (naszilla's default);
             False: query the whole neighbourhood, then move to its best.
-        batch_size: must be 1 (each move depends on the last answer); taken so
-            that the options every strategy accepts are checked here.
+    """
+
+    num_init: int = 10
+    first_improvement: bool = True
+
+    def __post_init__(self):
+        if self.num_init < 1:
+            raise ValueError(
+                f"num_init must be a positive integer, got {self.num_init}"
+            )
+
+
+def local_search(space: SearchSpace, **options) -> Strategy:
+    """Local search over one-edit neighbourhoods, restarting at local optima.
+
+    Args:
+        space: the search space (its ``neighbours`` define the moves).
+        **options: the fields of :class:`LocalSearchSettings`.
 
     Returns:
         A :class:`~nasjax.search.Strategy` asking one architecture a round.
     """
-    if num_init < 1:
-        raise ValueError(f"num_init must be a positive integer, got {num_init}")
-    if batch_size != 1:
-        raise ValueError(
-            f"local search asks one model a round: batch_size must be 1, "
-            f"got {batch_size}"
-        )
+    settings = configure(LocalSearchSettings, "local-search", options)
+    num_init = settings.num_init
     num_moves = space.num_neighbours
 
-    def init(key):
-        del key
+    def init(key, params):
+        del key, params
         zeros = jnp.zeros((space.num_slots,), jnp.int32)
         return LocalSearchState(
             centre=zeros,
@@ -89,7 +95,8 @@ def local_search(
             step=jnp.int32(0),
         )
 
-    def ask(key, state: LocalSearchState):
+    def ask(key, state: LocalSearchState, params):
+        del params
         sample_key, order_key = jax.random.split(key)
         neighbours, valid = space.neighbours(state.centre)
         # A new scan draws its random order (valid neighbours first).
@@ -107,11 +114,11 @@ def local_search(
             order=order, num_valid=num_valid.astype(jnp.int32)
         )
 
-    def tell(state: LocalSearchState, archs, fitness):
+    def tell(state: LocalSearchState, archs, fitness, params):
+        del params
         chex.assert_shape(archs, (1, space.num_slots))
         chex.assert_shape(fitness, (1,))
-        arch = archs[0]
-        value = jnp.where(jnp.isnan(fitness[0]), jnp.inf, fitness[0])
+        arch, value = archs[0], fitness[0]
 
         # Drawing the start models: keep the best; scan from it after num_init.
         better_start = value < state.centre_fitness
@@ -127,7 +134,7 @@ def local_search(
         best_neighbour_fitness = jnp.minimum(value, state.best_neighbour_fitness)
         position = state.position + 1
         scan_done = position >= state.num_valid
-        if first_improvement:
+        if settings.first_improvement:
             move = improved
             moved_to, moved_fitness = arch, value
         else:
@@ -159,4 +166,6 @@ def local_search(
             step=state.step + 1,
         )
 
-    return Strategy(init, ask, tell, 1, "local-search")
+    return Strategy(
+        init, ask, tell, 1, "local-search", 1, settings.params(), settings, space
+    )

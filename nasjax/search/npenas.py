@@ -22,8 +22,12 @@ per-dataset rate instead); AdamW stands in for NPENAS's Adam with weight decay.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array
 
 from nasjax import surrogates
 from nasjax.search.bananas import (
@@ -34,32 +38,23 @@ from nasjax.search.bananas import (
     predictor_guided,
     standardise,
 )
-from nasjax.search.strategy import Strategy
+from nasjax.search.strategy import Settings, Strategy, configure
 from nasjax.spaces._base import SearchSpace
 
 NPENASState = BananasState  # the queried models kept for training, and the round
 
 
-def npenas(
-    space: SearchSpace,
-    *,
-    num_init: int = 10,
-    batch_size: int = 10,
-    num_candidates: int = 100,
-    num_parents: int = 1,
-    hidden: int = 32,
-    num_layers: int = 3,
-    dropout: float = 0.1,
-    epochs: int = 300,
-    train_batch: int = 16,
-    learning_rate: float = 0.005,
-    weight_decay: float = 1e-4,
-    capacity: int = 500,
-) -> Strategy:
-    """NPENAS-NP: a GCN predictor ranks mutations of the best models queried.
+class NPENASParams(NamedTuple):
+    learning_rate: float | Array  # the predictor's AdamW step size
+    weight_decay: float | Array
 
-    Args:
-        space: the search space (one with a GCN encoding: nb201, nb101, fbnet).
+
+@dataclasses.dataclass(frozen=True)
+class NPENASSettings(Settings):
+    """NPENAS-NP's settings; ``learning_rate`` and ``weight_decay`` are traced
+    (:class:`NPENASParams`).
+
+    Attributes:
         num_init: random models first (a multiple of ``batch_size``; NPENAS: 10).
         batch_size: ``k``, models asked a round (10).
         num_candidates: candidates ranked a round (100).
@@ -69,40 +64,71 @@ def npenas(
             every round (300, 16, 0.005, 1e-4; cosine schedule).
         capacity: models kept for training (NPENAS keeps every query; beyond
             ``capacity`` a better model replaces the worst).
+    """
+
+    Params = NPENASParams
+    num_init: int = 10
+    batch_size: int = 10
+    num_candidates: int = 100
+    num_parents: int = 1
+    hidden: int = 32
+    num_layers: int = 3
+    dropout: float = 0.1
+    epochs: int = 300
+    train_batch: int = 16
+    learning_rate: float = 0.005
+    weight_decay: float = 1e-4
+    capacity: int = 500
+
+    def __post_init__(self):
+        check_rounds(self.num_init, self.batch_size, self.capacity)
+        check_candidates(self.num_candidates, self.num_parents, self.batch_size)
+        sizes = (self.hidden, self.num_layers, self.epochs, self.train_batch)
+        if min(sizes) < 1 or self.learning_rate <= 0:
+            raise ValueError(
+                "hidden, num_layers, epochs, train_batch and learning_rate must be "
+                "positive"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+
+def npenas(space: SearchSpace, **options) -> Strategy:
+    """NPENAS-NP: a GCN predictor ranks mutations of the best models queried.
+
+    Args:
+        space: the search space (one with a GCN encoding: nb201, nb101, fbnet).
+        **options: the fields of :class:`NPENASSettings`.
 
     Returns:
         A :class:`~nasjax.search.Strategy` asking ``batch_size`` models a round.
     """
-    check_rounds(num_init, batch_size, capacity)
-    check_candidates(num_candidates, num_parents, batch_size)
-    if min(hidden, num_layers, epochs, train_batch) < 1 or learning_rate <= 0:
-        raise ValueError(
-            "hidden, num_layers, epochs, train_batch and learning_rate must be positive"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+    settings = configure(NPENASSettings, "npenas", options)
+    batch_size = settings.batch_size
     config = surrogates.FitConfig(
         loss="mse",
         pairing="groups",
-        batch_size=train_batch,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
+        batch_size=settings.train_batch,
+        epochs=settings.epochs,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
         schedule="cosine",
         patience=0,
         restore_best=False,
         monitor="train",
     )
     model = surrogates.Predictor(
-        head="unary", hidden=hidden, num_layers=num_layers, dropout=dropout
+        head="unary",
+        hidden=settings.hidden,
+        num_layers=settings.num_layers,
+        dropout=settings.dropout,
     )
     example = jax.tree.map(
         lambda x: x[0],
         surrogates.graph_inputs(space, jnp.zeros((1, space.num_slots), jnp.int32)),
     )
-    random_rounds = num_init // batch_size
 
-    def acquire(key, state: NPENASState):
+    def acquire(key, state: NPENASState, params: NPENASParams):
         key_params, key_fit, key_candidates = jax.random.split(key, 3)
         adjacency, features = surrogates.graph_inputs(space, state.archs)
         data = surrogates.TrainingSet(
@@ -111,27 +137,36 @@ def npenas(
             -standardise(state.fitness, state.live),  # higher is better
             state.live,
         )
-        params = surrogates.init_params(model, key_params, *example)
-        params = surrogates.fit(model, params, key_fit, data, config).params
+        initial = surrogates.init_params(model, key_params, *example)
+        trained = surrogates.fit(
+            model,
+            initial,
+            key_fit,
+            data,
+            config,
+            learning_rate=params.learning_rate,
+            weight_decay=params.weight_decay,
+        ).params
         candidates, usable = mutation_candidates(
             space,
             key_candidates,
             state.archs,
             state.fitness,
             state.live,
-            num_candidates=num_candidates,
-            num_parents=num_parents,
+            num_candidates=settings.num_candidates,
+            num_parents=settings.num_parents,
         )
-        embeddings = model.apply(params, *surrogates.graph_inputs(space, candidates))
-        predicted = model.apply(params, embeddings, method=surrogates.Predictor.unary)
+        embeddings = model.apply(trained, *surrogates.graph_inputs(space, candidates))
+        predicted = model.apply(trained, embeddings, method=surrogates.Predictor.unary)
         _, picks = jax.lax.top_k(jnp.where(usable, predicted, -jnp.inf), batch_size)
         return candidates[picks], usable[picks]
 
     return predictor_guided(
         space,
         acquire,
-        capacity=capacity,
-        random_rounds=random_rounds,
+        capacity=settings.capacity,
+        random_rounds=settings.num_init // batch_size,
         batch_size=batch_size,
         name="npenas",
+        settings=settings,
     )

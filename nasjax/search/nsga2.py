@@ -12,6 +12,7 @@ rows (not evaluated, infeasible) never enter the population while valid ones can
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import chex
@@ -20,7 +21,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 from nasjax import pareto
-from nasjax.search.strategy import Strategy
+from nasjax.search.strategy import (
+    Settings,
+    Strategy,
+    configure,
+    first_occurrence,
+    seen_in,
+)
 from nasjax.spaces._base import SearchSpace
 
 
@@ -56,26 +63,60 @@ def _is_valid_fitness(fitness: Float[Array, "P M"]) -> Bool[Array, "P"]:
     return jnp.all(jnp.isfinite(fitness), axis=-1)
 
 
-def nsga2(
-    space: SearchSpace,
-    *,
-    num_objectives: int = 2,
-    population_size: int = 20,
-    batch_size: int | None = None,
-    crossover_rate: float = 0.9,
-) -> Strategy:
-    """NSGA-II over ``space`` for ``num_objectives`` minimised objectives."""
-    batch_size = population_size if batch_size is None else batch_size
-    if population_size < 2 or not 1 <= batch_size <= population_size:
-        raise ValueError(
-            f"need population_size >= 2 and batch_size in 1..population_size, got "
-            f"{population_size} and {batch_size}"
-        )
-    if num_objectives < 2:
-        raise ValueError(f"NSGA-II needs >= 2 objectives, got {num_objectives}")
+class NSGA2Params(NamedTuple):
+    crossover_rate: float | Array  # share of children made by crossover
 
-    def init(key):
-        del key
+
+@dataclasses.dataclass(frozen=True)
+class NSGA2Settings(Settings):
+    """NSGA-II's settings; ``crossover_rate`` is traced (:class:`NSGA2Params`).
+
+    Attributes:
+        num_objectives: ``M >= 2`` minimised objectives.
+        population_size: ``P >= 2``.
+        batch_size: children a round, in 1..P (None: ``P``, the generational
+            algorithm; fewer: steady-state).
+        crossover_rate: probability a child is a crossover (then mutated), in [0, 1].
+    """
+
+    Params = NSGA2Params
+    num_objectives: int = 2
+    population_size: int = 20
+    batch_size: int | None = None
+    crossover_rate: float = 0.9
+
+    def __post_init__(self):
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", self.population_size)
+        if self.population_size < 2 or not 1 <= self.batch_size <= self.population_size:
+            raise ValueError(
+                "need population_size >= 2 and batch_size in 1..population_size, "
+                f"got {self.population_size} and {self.batch_size}"
+            )
+        if self.num_objectives < 2:
+            raise ValueError(
+                f"NSGA-II needs >= 2 objectives, got {self.num_objectives}"
+            )
+        if not 0.0 <= self.crossover_rate <= 1.0:
+            raise ValueError(
+                f"crossover_rate must lie in [0, 1], got {self.crossover_rate}"
+            )
+
+
+def nsga2(space: SearchSpace, **options) -> Strategy:
+    """NSGA-II over ``space`` for ``num_objectives`` minimised objectives.
+
+    Args:
+        space: the search space.
+        **options: the fields of :class:`NSGA2Settings`.
+    """
+    settings = configure(NSGA2Settings, "nsga2", options)
+    num_objectives = settings.num_objectives
+    population_size = settings.population_size
+    batch_size = settings.batch_size
+
+    def init(key, params):
+        del key, params
         return NSGA2State(
             population=jnp.zeros((population_size, space.num_slots), jnp.int32),
             fitness=jnp.full((population_size, num_objectives), jnp.inf),
@@ -84,7 +125,7 @@ def nsga2(
             step=jnp.int32(0),
         )
 
-    def ask(key, state):
+    def ask(key, state, params: NSGA2Params):
         sample_key, pick_key, cross_key, coin_key, mutate_key = jax.random.split(key, 5)
         # Rank and crowding from the last environmental selection, as in Deb et al.
         order = order_key(state.rank, state.crowding, _is_valid_fitness(state.fitness))
@@ -103,31 +144,22 @@ def nsga2(
         mixed = jax.vmap(space.crossover)(
             jax.random.split(cross_key, batch_size), mothers, fathers
         )
-        crossed = jax.random.bernoulli(coin_key, crossover_rate, (batch_size, 1))
+        crossed = jax.random.bernoulli(coin_key, params.crossover_rate, (batch_size, 1))
         children = jax.vmap(space.mutate)(
             jax.random.split(mutate_key, batch_size), jnp.where(crossed, mixed, mothers)
         )
         warm = jnp.any(_is_valid_fitness(state.fitness))
         return jnp.where(warm, children, space.sample(sample_key, batch_size)), state
 
-    def tell(state, archs, fitness):
+    def tell(state, archs, fitness, params):
+        del params
         chex.assert_shape(archs, (batch_size, space.num_slots))
         chex.assert_shape(fitness, (batch_size, num_objectives))
-        fitness = jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
         # A child equal to a member or to an earlier child adds nothing: drop it.
-        same_as_member = jnp.any(
-            jnp.all(archs[:, None] == state.population[None], axis=-1)
-            & _is_valid_fitness(state.fitness)[None],
-            axis=1,
-        )
-        same_as_earlier = jnp.any(
-            jnp.all(archs[:, None] == archs[None], axis=-1)
-            & jnp.tril(jnp.ones((batch_size, batch_size), bool), k=-1),
-            axis=1,
-        )
-        fitness = jnp.where(
-            (same_as_member | same_as_earlier)[:, None], jnp.inf, fitness
-        )
+        repeated = seen_in(
+            archs, state.population, _is_valid_fitness(state.fitness)
+        ) | ~first_occurrence(archs)
+        fitness = jnp.where(repeated[:, None], jnp.inf, fitness)
         pool = jnp.concatenate([state.population, archs])
         pool_fitness = jnp.concatenate([state.fitness, fitness])
         rank, crowding, order = selection_key(
@@ -140,4 +172,14 @@ def nsga2(
             pool[keep], pool_fitness[keep], rank[keep], crowding[keep], state.step + 1
         )
 
-    return Strategy(init, ask, tell, batch_size, "nsga2", num_objectives)
+    return Strategy(
+        init,
+        ask,
+        tell,
+        batch_size,
+        "nsga2",
+        num_objectives,
+        settings.params(),
+        settings,
+        space,
+    )

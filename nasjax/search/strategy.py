@@ -1,27 +1,49 @@
-"""The ask/tell search loop over a benchmark table.
+"""The ask/tell search loop over a benchmark table, and the pattern every strategy
+follows.
 
-A :class:`Strategy` is a tuple of pure functions over a state pytree (as in evosax):
-``init(key) -> state``, ``ask(key, state) -> (archs [B, S], state)`` and
-``tell(state, archs [B, S], fitness) -> state`` with ``fitness [B]`` (one objective)
-or ``[B, M]`` (``M = num_objectives``). Fitness is minimised; NaN marks an
+A :class:`Strategy` is pure functions over a state pytree, as in evosax:
+``init(key, params) -> state``, ``ask(key, state, params) -> (archs [B, S], state)``
+and ``tell(state, archs [B, S], fitness, params) -> state`` with ``fitness [B]`` (one
+objective) or ``[B, M]`` (``M = num_objectives``). Fitness is minimised; NaN marks an
 architecture that was not evaluated and +inf one that violates the constraint (see
-:func:`run`). Build a strategy once: it is a static argument, and a new one recompiles.
+:func:`run`); :meth:`Strategy.tell` turns NaN into +inf before the strategy sees it.
+
+Configuring a strategy, one pattern for all (as optax's factories and evosax's
+``Params``):
+
+* a frozen :class:`Settings` dataclass per strategy (``BRPSettings``,
+  ``AGNetSettings``...) is the one home of its defaults and checks: a bad value raises
+  ``ValueError`` naming it when the settings are made, before any work;
+* the keyword factory (``search.brp(space, budget=50)``) is the user's face: it makes
+  the settings from its keywords (an unknown one is a ``ValueError``) and closes the
+  functions over them. Settings that fix a shape are static;
+* settings that fix no shape (rates, loss weights, limits, scales) are *traced*: the
+  settings' ``Params`` NamedTuple lists them, ``strategy.params`` holds their defaults
+  and ``init/ask/tell`` (and :func:`run`) take a ``params`` pytree, so
+  ``jax.vmap(lambda p: run(strategy, table, key, Q, p, ...))(stacked)`` runs several
+  settings in one compiled program (:meth:`Strategy.with_params` makes such a pytree,
+  checked).
+
+Two strategies with the same settings on the same space are equal (and hash alike), so
+a jitted :func:`run` compiles once per setting without any cache.
 
 :func:`run` drives a strategy against a :class:`~nasjax.data.Table` inside one jitted
 ``lax.while_loop`` until it has made ``num_queries`` *unique* queries (a re-query of an
 architecture already seen is free, as the papers count); ``jax.vmap`` it over keys to
-run many seeds in one call.
+run many seeds in one call. :func:`first_occurrence` and :func:`seen_in` are the
+"already seen" tests the loop and the strategies share.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from nasjax import _progress
 from nasjax.data.table import Table, higher_is_better, within_limit
@@ -30,15 +52,129 @@ State = Any
 SEEDS_AXIS = "run_seeds"  # run_seeds' vmap axis
 
 
-class Strategy(NamedTuple):
-    """A search strategy: pure ``init``/``ask``/``tell`` and static sizes."""
+class NoParams(NamedTuple):
+    """The traced hyperparameters of a strategy that has none."""
 
-    init: Callable[[PRNGKeyArray], State]
-    ask: Callable[[PRNGKeyArray, State], tuple[Int[Array, "B S"], State]]
-    tell: Callable[[State, Int[Array, "B S"], Array], State]
+
+class Settings:
+    """Base of the frozen settings dataclasses: ``Params`` names the traced fields.
+
+    A subclass is a ``@dataclasses.dataclass(frozen=True)`` whose fields carry the
+    defaults and whose ``__post_init__`` checks them; ``Params`` is a NamedTuple of
+    the fields that fix no shape (traced), and :meth:`params` their values.
+    """
+
+    Params: ClassVar[type] = NoParams
+
+    def params(self) -> NamedTuple:
+        """The traced hyperparameters' values (Python floats: the defaults)."""
+        return self.Params(*(getattr(self, name) for name in self.Params._fields))
+
+
+def configure(settings_type: type, name: str, options: dict) -> Settings:
+    """``settings_type(**options)``; an unknown option is a ``ValueError`` naming it."""
+    known = [field.name for field in dataclasses.fields(settings_type)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(
+            f"strategy {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"choose from {known}"
+        )
+    return settings_type(**options)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Strategy:
+    """A search strategy: pure ``init``/``ask``/``tell``, static sizes, its settings.
+
+    Call :meth:`init`, :meth:`ask` and :meth:`tell` (``params`` defaults to
+    :attr:`params`); the ``*_fn`` fields are the strategy's own functions, which
+    always receive ``params``.
+    """
+
+    init_fn: Callable[[PRNGKeyArray, Any], State]
+    ask_fn: Callable[[PRNGKeyArray, State, Any], tuple[Int[Array, "B S"], State]]
+    tell_fn: Callable[[State, Int[Array, "B S"], Array, Any], State]
     batch_size: int
     name: str
     num_objectives: int = 1  # 1: told fitness [B]; M > 1: told fitness [B, M]
+    params: Any = NoParams()  # default traced hyperparameters (a NamedTuple)
+    settings: Settings | None = None  # with space: the strategy's identity
+    space: Any = None
+
+    def _identity(self) -> tuple:
+        if self.settings is None:  # hand-made: identity by its functions
+            return (self.init_fn, self.ask_fn, self.tell_fn, self.batch_size)
+        return (self.name, self.num_objectives, self.settings, self.space)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Strategy) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def _params(self, params):
+        return self.params if params is None else params
+
+    def init(self, key: PRNGKeyArray, params=None) -> State:
+        """A fresh state."""
+        return self.init_fn(key, self._params(params))
+
+    def ask(self, key: PRNGKeyArray, state: State, params=None):
+        """``(archs [B, S], state)``: the next batch to evaluate."""
+        return self.ask_fn(key, state, self._params(params))
+
+    def tell(self, state: State, archs: Int[Array, "B S"], fitness, params=None):
+        """The state after ``fitness`` ``[B]`` or ``[B, M]`` (NaN is told as +inf:
+        not evaluated ranks last)."""
+        fitness = jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
+        return self.tell_fn(state, archs, fitness, self._params(params))
+
+    def with_params(self, **changes) -> NamedTuple:
+        """The traced hyperparameters with ``changes``, checked by the settings.
+
+        Stack several (``jax.tree.map(lambda *x: jnp.stack(x), *many)``) to ``vmap``
+        :func:`run` over them. ``ValueError``: a value out of range, or a setting
+        that is static (it fixes a shape: make another strategy).
+        """
+        traced = type(self.params)._fields
+        static = sorted(set(changes) - set(traced))
+        if static or self.settings is None:
+            raise ValueError(
+                f"{', '.join(map(repr, static or changes))} not traced in "
+                f"{self.name!r}; traced: {list(traced)}"
+            )
+        return dataclasses.replace(self.settings, **changes).params()
+
+
+def first_occurrence(items: Array) -> Bool[Array, "P"]:
+    """True at the first position of each distinct item along axis 0. Jittable.
+
+    ``items`` ``[P]`` (ids: sort-based, O(P log P)) or ``[P, ...]`` (compared whole).
+    """
+    if items.ndim == 1:
+        order = jnp.argsort(items, stable=True)
+        ordered = items[order]
+        first = jnp.concatenate([jnp.array([True]), ordered[1:] != ordered[:-1]])
+        return jnp.zeros(items.shape, bool).at[order].set(first)
+    same = _equal(items, items)
+    return jnp.argmax(same, axis=1) == jnp.arange(items.shape[0])
+
+
+def seen_in(
+    items: Array, pool: Array, pool_mask: Bool[Array, "Q"] | None = None
+) -> Bool[Array, "P"]:
+    """Which of ``items`` ``[P, ...]`` equal a (masked-in) entry of ``pool``
+    ``[Q, ...]``. Jittable; O(P Q)."""
+    same = _equal(items, pool)
+    if pool_mask is not None:
+        same = same & pool_mask[None]
+    return jnp.any(same, axis=1)
+
+
+def _equal(items: Array, pool: Array) -> Bool[Array, "P Q"]:
+    same = items[:, None] == pool[None]
+    return jnp.all(same.reshape(*same.shape[:2], -1), axis=-1)
 
 
 class SearchResult(NamedTuple):
@@ -82,7 +218,7 @@ def _classify_rows(rows: Int[Array, "B"], queried_rows: Int[Array, "Q"]):
     selects its whole carry every step, and such a bitmap would dominate that cost.
     """
     first = jnp.argmax(rows[:, None] == rows[None, :], axis=1)
-    seen = jnp.any(rows[:, None] == queried_rows[None, :], axis=1) & (rows >= 0)
+    seen = seen_in(rows, queried_rows) & (rows >= 0)
     new = (rows >= 0) & ~seen & (first == jnp.arange(rows.size))
     return seen, new, first
 
@@ -126,6 +262,7 @@ def run(
     table: Table,
     key: PRNGKeyArray,
     num_queries: int,
+    params: Any = None,
     *,
     objective: str | tuple[str, ...],
     report: str | None = None,
@@ -152,6 +289,9 @@ def run(
         table: the benchmark table (a pytree argument, not baked in).
         key: PRNG key.
         num_queries: ``Q``, the query budget (static).
+        params: the strategy's traced hyperparameters (a pytree like
+            ``strategy.params``; None: those defaults); ``vmap`` over a stacked one
+            runs several settings in one compiled program.
         objective: the column the strategy optimises, or a tuple of ``M`` columns for
             a multi-objective strategy (static); fitness is each value, negated when
             higher is better. The curves of the result follow the first.
@@ -183,6 +323,7 @@ def run(
     if max_steps is None:
         max_steps = 10 * -(-num_queries // batch) + 100
     num_slots = table.space.num_slots
+    params = strategy.params if params is None else params
 
     def cond(carry: _Carry):
         going = (carry.num_queries < num_queries) & (carry.num_steps < max_steps)
@@ -192,7 +333,7 @@ def run(
 
     def body(carry: _Carry) -> _Carry:
         key, ask_key = jax.random.split(carry.key)
-        archs, state = strategy.ask(ask_key, carry.state)
+        archs, state = strategy.ask(ask_key, carry.state, params)
         rows = table.rows(archs)
         values = jnp.stack([table.at_rows(rows, c) for c in objectives], axis=-1)
         reported = table.at_rows(rows, report)
@@ -206,7 +347,7 @@ def run(
         fitness = jnp.where(infeasible[:, None], jnp.inf, fitness)
         if strategy.num_objectives == 1:
             fitness = fitness[:, 0]
-        state = strategy.tell(state, archs, fitness)
+        state = strategy.tell(state, archs, fitness, params)
         slot = jnp.where(charged, position, num_queries)  # out of range -> dropped
         num_made = carry.num_queries + jnp.sum(charged)
         next_report = carry.next_report
@@ -239,7 +380,7 @@ def run(
         body,
         _Carry(
             key=loop_key,
-            state=strategy.init(init_key),
+            state=strategy.init(init_key, params),
             archs=jnp.full((num_queries, num_slots), -1, jnp.int32),
             objective=empty_objectives,
             report=empty,

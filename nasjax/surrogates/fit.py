@@ -179,9 +179,9 @@ def evaluate_loss(
     return total / jnp.maximum(count, 1.0)
 
 
-def _optimizer(config: FitConfig, params):
+def _optimizer(learning_rate, weight_decay, params):
     adamw = optax.inject_hyperparams(optax.adamw)(
-        learning_rate=config.learning_rate, weight_decay=config.weight_decay
+        learning_rate=learning_rate, weight_decay=weight_decay
     )
     return adamw, adamw.init(params)
 
@@ -208,6 +208,8 @@ def fit(
     epochs: Int[Array, ""] | int | None = None,
     batch_size: Int[Array, ""] | int | None = None,
     validation: TrainingSet | None = None,
+    learning_rate: Float[Array, ""] | float | None = None,
+    weight_decay: Float[Array, ""] | float | None = None,
 ) -> FitResult:
     """Trains ``params`` on the live models of ``data``. Jittable, vmappable.
 
@@ -221,6 +223,7 @@ def fit(
         batch_size: pairs or models per step (traced allowed; at most
             ``config.batch_size``).
         validation: monitored instead of the training loss when given.
+        learning_rate, weight_decay: AdamW's (traced allowed; default the config's).
 
     Returns:
         :class:`FitResult` with the final (or best, see ``restore_best``) params.
@@ -235,7 +238,9 @@ def fit(
     )
     epochs = jnp.asarray(epochs, jnp.int32)
     batch = jnp.asarray(batch, jnp.int32)
-    optimizer, opt_state = _optimizer(config, params)
+    base_rate = config.learning_rate if learning_rate is None else learning_rate
+    decay = config.weight_decay if weight_decay is None else weight_decay
+    optimizer, opt_state = _optimizer(base_rate, decay, params)
     trainable = _trainable(config, params)
     capacity = data.mask.shape[0]
     num_live = jnp.sum(data.mask).astype(jnp.int32)
@@ -346,7 +351,7 @@ def fit(
 
     # ---------------------------------------------------------------- the loop
     def learning_rate(state: _Epoch):
-        base = config.learning_rate * state.lr_scale
+        base = base_rate * state.lr_scale
         if config.schedule != "cosine":
             return base
         progress = state.epoch / jnp.maximum(epochs, 1)

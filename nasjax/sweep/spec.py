@@ -4,7 +4,6 @@ the configurations (:class:`Config`) and what each one runs (:func:`plan`)."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -35,7 +34,7 @@ class SweepSpec:
 
     Attributes:
         space: search-space name (``nb201``).
-        strategies: names in :data:`nasjax.search.ALL`.
+        strategies: names in :data:`nasjax.search.REGISTRY`.
         datasets: datasets of :func:`nasjax.data.search_columns`.
         devices: hardware devices (:func:`nasjax.data.device_column`); empty: none.
         limits: constraint limits on the device latency (ms); ``None`` in the list
@@ -257,21 +256,21 @@ class Plan(NamedTuple):
     num_objectives: int
 
 
-@functools.cache
 def _strategy(
     space: str, name: str, num_objectives: int, batch_size: int | None
 ) -> Strategy:
-    """One strategy object per setting, so its jitted run compiles once per sweep."""
-    factory = search.get(name)
-    options = {} if batch_size is None else {"batch_size": batch_size}
-    if num_objectives > 1:
-        options["num_objectives"] = num_objectives
-    return factory(spaces.get(space), **options)
+    """The strategy of a configuration (equal settings: equal strategies, so its
+    jitted run compiles once per sweep)."""
+    return search.entry(name).make(
+        spaces.get(space),
+        batch_size=batch_size,
+        num_objectives=num_objectives if num_objectives > 1 else None,
+    )
 
 
 def _is_multi_objective(space: str, name: str) -> bool:
     del space  # the same for every space
-    return name in search.MULTI_OBJECTIVE
+    return search.entry(name).num_objectives > 1
 
 
 def plan(config: Config, table: Table) -> Plan:
