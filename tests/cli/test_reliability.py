@@ -94,9 +94,9 @@ def test_dumps_json_writes_null_for_non_finite_numbers():
 SPEC = dict(strategies=("rea", "random"), seeds=2, queries=10)
 
 
-def test_broken_store_entries_are_named_and_redone(nb201_table, tmp_path, run_cli):
+def test_broken_store_entries_are_named_and_redone(synthetic_table, tmp_path, run_cli):
     spec = sweep.SweepSpec(**SPEC)
-    first = sweep.run_sweep(spec, tmp_path, table=nb201_table)
+    first = sweep.run_sweep(spec, tmp_path, table=synthetic_table)
     assert [s["status"] for s in first] == ["ran", "ran"]
     truncated = pathlib.Path(first[0]["path"])
     content = truncated.read_bytes()
@@ -114,17 +114,17 @@ def test_broken_store_entries_are_named_and_redone(nb201_table, tmp_path, run_cl
 
     # A rerun names the truncated file and redoes it; the other stays stored.
     warnings = []
-    again = sweep.run_sweep(spec, tmp_path, table=nb201_table, warn=warnings.append)
+    again = sweep.run_sweep(spec, tmp_path, table=synthetic_table, warn=warnings.append)
     assert [s["status"] for s in again] == ["ran", "stored"]
     assert len(warnings) == 1 and truncated.name in warnings[0]
     assert sweep.read_record(truncated, spec.configs()[0])[1] is None
     assert truncated.read_bytes() == content  # the same record, complete again
 
 
-def test_record_of_another_configuration_or_non_finite_is_refused(nb201_table):
+def test_record_of_another_configuration_or_non_finite_is_refused(synthetic_table):
     spec = sweep.SweepSpec(**SPEC)
     config = spec.configs()[0]
-    record, _ = sweep.run_config(config, nb201_table)
+    record, _ = sweep.run_config(config, synthetic_table)
     assert sweep.record_problem(record, config) is None
     other = spec.configs()[1]
     assert "another configuration" in sweep.record_problem(record, other)
