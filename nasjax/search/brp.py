@@ -36,6 +36,8 @@ from nasjax.search.strategy import Settings, Strategy, configure
 from nasjax.spaces._base import SearchSpace
 
 MODES = ("faithful", "fast")
+# One compilation per space however many strategies are built.
+_graph_inputs = jax.jit(surrogates.graph_inputs, static_argnums=0)
 
 
 class BRPState(NamedTuple):
@@ -180,9 +182,7 @@ def brp(space: SearchSpace, **options) -> Strategy:
     static_pool = space.size <= max_candidates
     if static_pool:
         pool_archs = np.asarray(space.enumerate(), np.int32)
-        pool_inputs = jax.tree.map(
-            np.asarray, jax.jit(lambda a: surrogates.graph_inputs(space, a))(pool_archs)
-        )
+        pool_inputs = jax.tree.map(np.asarray, _graph_inputs(space, pool_archs))
         num_candidates = pool_archs.shape[0]
     else:
         num_candidates = pool_size

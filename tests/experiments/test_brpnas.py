@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "brpnas.py"
+SCRIPT = pathlib.Path(__file__).parents[2] / "experiments" / "brpnas.py"
 
 
 def test_quick_run_writes_tables_plots_and_resumes(tmp_path):
     out = tmp_path / "brpnas"
-    # (b) trains the same predictors and strategy that tests/test_brp.py covers.
+    # (b) trains the same predictors and strategy that tests/search/test_brp.py covers.
     command = [sys.executable, str(SCRIPT), "--quick", "--sections", "ac"]
     command += ["--out", str(out)]
     env = {k: v for k, v in os.environ.items() if k != "NASJAX_DATA"}  # shipped

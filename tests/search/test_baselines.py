@@ -1,5 +1,5 @@
 """Local search, BANANAS, NPENAS and the path encoding (the family API tests are in
-test_search.py, which parametrises over ``search.REGISTRY``)."""
+search/test_strategy.py, which parametrises over ``search.REGISTRY``)."""
 
 import chex
 import jax

@@ -250,6 +250,31 @@ def test_traced_epochs_serve_one_program(nb201_space):
     assert fit._cache_size() == 1
 
 
+def test_traced_learning_rate_and_weight_decay_equal_the_config(nb201_space):
+    data = _toy_set(nb201_space)
+    model, config, _ = _fit("l1", "groups", 3)
+    params = surrogates.init_params(model, jax.random.key(0), *[x[0] for x in data[:2]])
+
+    @jax.jit
+    def fit(learning_rate, weight_decay):
+        return surrogates.fit(
+            model,
+            params,
+            jax.random.key(1),
+            data,
+            config,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+        )
+
+    rates = jnp.float32(config.learning_rate), jnp.float32(config.weight_decay)
+    traced = fit(*rates)
+    static = surrogates.fit(model, params, jax.random.key(1), data, config)
+    jax.tree.map(np.testing.assert_allclose, traced.params, static.params)
+    frozen = fit(jnp.float32(0.0), jnp.float32(0.0)).params  # no step moves them
+    jax.tree.map(np.testing.assert_array_equal, frozen, params)
+
+
 def test_early_stopping_counts_as_eagle(nb201_space):
     data = _toy_set(nb201_space)
     config = surrogates.FitConfig(

@@ -6,7 +6,7 @@ import pathlib
 import subprocess
 import sys
 
-SCRIPT = pathlib.Path(__file__).parents[1] / "experiments" / "agnet.py"
+SCRIPT = pathlib.Path(__file__).parents[2] / "experiments" / "agnet.py"
 
 
 def _run(arguments):
