@@ -21,7 +21,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from nasjax import cli, data, spaces, sweep
@@ -277,6 +277,7 @@ def test_fuzz_cli_arguments(fuzz_env):
 
     @settings(max_examples=examples(400), **SETTINGS)
     @given(command_lines())
+    @example(["sweep", "--spec", "missing.json", "--out", "out"])  # always covered
     def property_(argv):
         count["inputs"] += 1
         result = invoke([*argv, "--json"] if "--json" not in argv else argv)
@@ -338,6 +339,8 @@ def test_fuzz_sweep_spec_files(fuzz_env):
             st.text(max_size=40),
         )
     )
+    @example('{"hv_every": 0}')  # these refusals always covered
+    @example('{"limits": [1.0]}')
     def property_(text):
         count["inputs"] += 1
         with tempfile.TemporaryDirectory(dir=fuzz_env) as folder:
@@ -379,6 +382,7 @@ def test_fuzz_user_files_given_to_predict(fuzz_env):
 
     @settings(max_examples=examples(200), **SETTINGS)
     @given(user_files(), st.integers(2, 30), st.booleans())
+    @example('arch,value\n"x,1\n', 10, False)  # unreadable as CSV: always covered
     def property_(text, train, higher_is_better):
         count["inputs"] += 1
         with tempfile.TemporaryDirectory(dir=fuzz_env) as folder:
@@ -396,19 +400,10 @@ def test_fuzz_user_files_given_to_predict(fuzz_env):
 
 
 # --------------------------------------------------------- measurement files
-@st.composite
-def measurement_frames(draw):
+def measurement_frame(rows: list[tuple[str, float]]) -> pd.DataFrame:
+    """A measurement file's frame of ``(arch_str, latency_ms)`` rows."""
     from nasjax.data import measured
 
-    rows = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(CELLS) | arch_texts,
-                st.floats(allow_nan=True, allow_infinity=True),
-            ),
-            max_size=6,
-        )
-    )
     frame = measured.empty_measurements()
     for i, (arch, latency) in enumerate(rows):
         frame.loc[i] = {
@@ -427,6 +422,20 @@ def measurement_frames(draw):
     return frame
 
 
+@st.composite
+def measurement_frames(draw):
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(CELLS) | arch_texts,
+                st.floats(allow_nan=True, allow_infinity=True),
+            ),
+            max_size=6,
+        )
+    )
+    return measurement_frame(rows)
+
+
 def test_fuzz_measurement_files_resumed(fuzz_env):
     from nasjax.data import measured
 
@@ -437,6 +446,7 @@ def test_fuzz_measurement_files_resumed(fuzz_env):
 
     @settings(max_examples=examples(40), **SETTINGS)
     @given(measurement_frames())
+    @example(measurement_frame([(CELLS[0] + " ", 1.0)]))  # not the canonical spelling
     def property_(frame):
         count["inputs"] += 1
         with tempfile.TemporaryDirectory(dir=fuzz_env) as folder:
