@@ -41,6 +41,10 @@ from hypothesis import settings  # noqa: E402
 
 from nasjax import spaces  # noqa: E402
 
+# CI sets a relative NASJAX_DATA (../shared/data); tests that start ``nasjax`` in another
+# folder (tmp_path) need it absolute.
+if os.environ.get("NASJAX_DATA"):
+    os.environ["NASJAX_DATA"] = os.path.abspath(os.environ["NASJAX_DATA"])
 DATA = os.environ.get("NASJAX_DATA")
 
 settings.register_profile("ci", max_examples=25)
