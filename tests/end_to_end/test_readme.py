@@ -31,6 +31,19 @@ def test_python_example_runs(capsys):
     assert 60 < float(printed[-1]) < 73.52  # mean test acc of best-by-validation
 
 
+def test_configuring_example_runs(capsys):
+    """The "Configuring a strategy" block as written: 3 traced rates x 4 seeds."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    (block,) = [b for b in blocks if "with_params" in b]
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["by_rate"].objective.shape == (3, 4, 100, 2)
+    assert "NSGA2Params(crossover_rate=0.9)" in capsys.readouterr().out
+    assert namespace["bananas"] == namespace["nasjax"].search.bananas(
+        namespace["space"], batch_size=10
+    )
+
+
 def test_ci_runs_the_readme_test_command():
     pattern = r"export NASJAX_DATA=\.\./shared/data\n(.*)\n```"
     command = re.search(pattern, README.read_text())
