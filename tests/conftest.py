@@ -15,7 +15,8 @@ files do not import each other (put shared helpers here as fixtures).
 * ``data_folder``: the real data folder (``$NASJAX_DATA``); skips without it.
 * ``run_cli``: ``nasjax`` in-process, ``argv -> (exit code, stdout, stderr)``.
 
-XLA compiles at ``--xla_backend_optimization_level=0`` under pytest (see below).
+XLA compiles at ``--xla_backend_optimization_level=0`` without LLVM's expensive passes
+under pytest (see below).
 
 Hypothesis profiles: ``ci`` (loaded by default: 25 examples where a property asks for
 100, see ``tests/cli/test_fuzz.py``) and ``thorough`` (every example), chosen with
@@ -26,13 +27,16 @@ import os
 import pathlib
 
 # The suite is compile-bound (small programs run a few times each): LLVM's optimisation
-# of each compiled program costs more time than it saves. Level 0 keeps XLA's own graph
+# of each compiled program costs more time than it saves. Level 0 without LLVM's
+# expensive passes (what ``jax_disable_most_optimizations`` sets) keeps XLA's own graph
 # passes and IEEE arithmetic; set before JAX starts its backend, and inherited by the
-# ``nasjax`` processes tests start. An explicit level in XLA_FLAGS is kept.
-if "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = " ".join(
-        [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]
-    ).strip()
+# ``nasjax`` processes tests start. A flag already in XLA_FLAGS is kept.
+for _flag in (
+    "--xla_backend_optimization_level=0",
+    "--xla_llvm_disable_expensive_passes=true",
+):
+    if _flag.split("=")[0] not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_flag}".strip()
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -41,8 +45,8 @@ from hypothesis import settings  # noqa: E402
 
 from nasjax import spaces  # noqa: E402
 
-# CI sets a relative NASJAX_DATA (../shared/data); tests that start ``nasjax`` in another
-# folder (tmp_path) need it absolute.
+# CI sets a relative NASJAX_DATA (../shared/data); tests that start ``nasjax`` in
+# another folder (tmp_path) need it absolute.
 if os.environ.get("NASJAX_DATA"):
     os.environ["NASJAX_DATA"] = os.path.abspath(os.environ["NASJAX_DATA"])
 DATA = os.environ.get("NASJAX_DATA")

@@ -166,40 +166,10 @@ def test_ask_tell_under_scan(strategy, key, toy_table):
     assert bool(jnp.all(jnp.isfinite(best)))
 
 
-def test_run_makes_exactly_the_budget_of_unique_queries(strategy, key, toy_table):
-    result = run(strategy, toy_table, key, num_queries=30)
-    assert int(result.num_queries) == 30
-    archs = np.asarray(result.archs)
-    assert len(np.unique(archs, axis=0)) == 30 and np.all(archs >= 0)
-    columns = objectives_of(strategy)
-    expected = (
-        toy_table.query(archs, columns)
-        if isinstance(columns, str)
-        else toy_table.query_many(archs, columns)
-    )
-    np.testing.assert_array_equal(result.objective, expected)
-    np.testing.assert_array_equal(result.report, toy_table.query(archs, "toy/test_acc"))
-
-
-def test_curves_are_running_bests(strategy, key, toy_table):
-    result = run(strategy, toy_table, key, num_queries=25)
-    objective, report = first_objective(result), np.asarray(result.report)
-    np.testing.assert_array_equal(
-        result.best_objective, np.maximum.accumulate(objective)
-    )
-    np.testing.assert_array_equal(result.best_report, np.maximum.accumulate(report))
-    at_best = [report[np.argmax(objective[: q + 1])] for q in range(25)]
-    np.testing.assert_array_equal(result.best_objective_report, at_best)
-
-
-def test_minimised_objective_takes_running_minimum(strategy, key, toy_table):
-    result = run(strategy, toy_table, key, num_queries=15, objective="toy/latency")
-    np.testing.assert_array_equal(
-        result.best_objective, np.minimum.accumulate(first_objective(result))
-    )
-
-
-def test_vmap_equals_each_key_alone_and_is_deterministic(strategy, key, toy_table):
+def test_run_counts_unique_queries_keeps_running_bests_and_vmaps_per_key(
+    strategy, key, toy_table
+):
+    """Every check shares one compiled ``run`` per strategy (compiling is the cost)."""
     keys = jax.random.split(key, 3)
     batched = search.run_seeds(
         strategy,
@@ -209,17 +179,52 @@ def test_vmap_equals_each_key_alone_and_is_deterministic(strategy, key, toy_tabl
         objective=objectives_of(strategy),
         report="toy/test_acc",
     )
+    alone = [run(strategy, toy_table, k) for k in keys]
+    chex.assert_trees_all_equal(alone[0], run(strategy, toy_table, keys[0]))
+
+    # Exactly the budget of unique queries, each told its table values.
+    result = alone[0]
+    assert int(result.num_queries) == 20
+    archs = np.asarray(result.archs)
+    assert len(np.unique(archs, axis=0)) == 20 and np.all(archs >= 0)
+    columns = objectives_of(strategy)
+    expected = (
+        toy_table.query(archs, columns)
+        if isinstance(columns, str)
+        else toy_table.query_many(archs, columns)
+    )
+    np.testing.assert_array_equal(result.objective, expected)
+    np.testing.assert_array_equal(result.report, toy_table.query(archs, "toy/test_acc"))
+
+    # The curves are running bests.
+    objective, report = first_objective(result), np.asarray(result.report)
+    np.testing.assert_array_equal(
+        result.best_objective, np.maximum.accumulate(objective)
+    )
+    np.testing.assert_array_equal(result.best_report, np.maximum.accumulate(report))
+    at_best = [report[np.argmax(objective[: q + 1])] for q in range(20)]
+    np.testing.assert_array_equal(result.best_objective_report, at_best)
+
+    # vmap over keys gives each key's run alone.
     for i in range(3):
-        alone = run(strategy, toy_table, keys[i])
-        again = run(strategy, toy_table, keys[i])
-        chex.assert_trees_all_equal(alone, again)
         seed = jax.tree.map(lambda x, i=i: x[i], batched)
         chex.assert_trees_all_close(
-            seed._replace(state=None), alone._replace(state=None)
+            seed._replace(state=None), alone[i]._replace(state=None)
         )
         # Trained states (BRP's predictor) may differ by batched-matmul rounding.
-        chex.assert_trees_all_close(seed.state, alone.state, rtol=1e-3, atol=1e-5)
+        chex.assert_trees_all_close(seed.state, alone[i].state, rtol=1e-3, atol=1e-5)
     assert not np.array_equal(batched.archs[0], batched.archs[1])
+
+
+@pytest.mark.parametrize("name", ["random", "nsga2"])
+def test_minimised_objective_takes_running_minimum(name, key, toy_table):
+    # The running best is run's bookkeeping, the same for every strategy: one single-
+    # and one multi-objective strategy cover it.
+    strategy = _small_strategy(name)
+    result = run(strategy, toy_table, key, num_queries=15, objective="toy/latency")
+    np.testing.assert_array_equal(
+        result.best_objective, np.minimum.accumulate(first_objective(result))
+    )
 
 
 def test_rea_beats_random_on_average(nb201_space, toy_table):
