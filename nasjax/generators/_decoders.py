@@ -30,7 +30,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from nasjax.encodings._graph import aggregate, dag_graph, masked_mean_pool, merge_batch
-from nasjax.encodings._typed import INPUT, OUTPUT, edge_pairs, to_adjacency
+from nasjax.encodings._typed import INPUT, OUTPUT, to_adjacency
 
 FIXED_LOGIT = 20.0
 EDGE_THRESHOLD = 0.5
@@ -92,29 +92,14 @@ class _TypeEmbedding(nn.Module):
         return nn.Dense(self.dim)(nn.relu(nn.Dense(self.dim)(logits)))
 
 
-def _phases(num_nodes: int) -> list[tuple[int, int, int]]:
-    """``(first, last, slots)`` step ranges: step ``size`` needs ``size + 1`` slots.
-
-    The steps run in up to three scans over 4, 6 and ``N`` node slots, so the early
-    steps do not pay for the empty slots of the later nodes (40 node-steps instead of
-    56 for ``N = 8``).
-    """
-    phases, first = [], 1
-    for slots in sorted({min(num_nodes, s) for s in (4, 6, num_nodes)}):
-        last = min(slots - 1, num_nodes - 1)
-        if last >= first:
-            phases.append((first, last, slots))
-            first = last + 1
-    return phases
-
-
 class SequentialDecoder(nn.Module):
     """AG-Net's node-by-node GNN decoder: ``z [B, D]`` -> logits (see module doc).
 
-    The ``N - 1`` steps share their weights; they run as ``lax.scan`` s over masked,
-    fixed-shape node states (see :func:`_phases`). Slots ``>= size`` are zero. At
-    ``size = 1`` (only the input exists) the reference skips propagation and gating
-    and fixes the edge logit to 20; so does this decoder.
+    The ``N - 1`` steps share their weights and are unrolled: step ``size`` works on
+    exactly the ``size`` nodes that exist (``h [B, size, H]``), so no step pays for
+    the later nodes' slots or masks them. At ``size = 1`` (only the input exists)
+    the reference skips propagation and gating and fixes the edge logit to 20; so
+    does this decoder.
     """
 
     num_nodes: int
@@ -134,35 +119,40 @@ class SequentialDecoder(nn.Module):
         self.init_hidden, self.init_out = nn.Dense(2 * dim), nn.Dense(dim)
         self.context, self.edge_out = nn.Dense(2 * dim), nn.Dense(1)
 
-    def step(self, carry, size):
-        """Adds node ``size``: ``(h [B, n, H], adjacency [B, n, n], z)`` -> carry."""
-        h, adjacency, z = carry
-        dim, slots = self.node_dim, h.shape[1]
-        exists = (jnp.arange(slots) < size)[None, :, None]  # [1, n, 1]
-        directions = jnp.stack([h[..., : dim // 2], h[..., dim // 2 :]])
-        adjacencies = jnp.stack([adjacency, jnp.swapaxes(adjacency, -1, -2)])
-        propagated = self.propagate(directions, adjacencies)
-        propagated = jnp.concatenate([propagated[0], propagated[1]], axis=-1)
-        h = jnp.where((size > 1) & exists, propagated, h)
+    def step(self, h, adjacency, z):
+        """Adds node ``size = h.shape[1]`` to ``h [B, size, H]`` and ``adjacency
+        [B, size, size]``: returns the grown pair, its type logits ``[B, T]`` and the
+        edge logits from the earlier nodes ``[B, size]``."""
+        dim, size = self.node_dim, h.shape[1]
+        if size > 1:
+            directions = jnp.stack([h[..., : dim // 2], h[..., dim // 2 :]])
+            adjacencies = jnp.stack([adjacency, jnp.swapaxes(adjacency, -1, -2)])
+            propagated = self.propagate(directions, adjacencies)
+            h = jnp.concatenate([propagated[0], propagated[1]], axis=-1)
         value, value_init, gates, edge_part = jnp.split(
             self.node_out(h), [dim, 2 * dim, 2 * dim + 2], axis=-1
         )
-        gates = jnp.where(size > 1, nn.sigmoid(gates), 1.0) * exists
-        graph = jnp.sum(value * gates[..., :1], axis=1)  # [B, H]
-        graph_init = jnp.sum(value_init * gates[..., 1:], axis=1)
+        if size > 1:
+            gates = nn.sigmoid(gates)
+            graph = jnp.sum(value * gates[..., :1], axis=1)  # [B, H]
+            graph_init = jnp.sum(value_init * gates[..., 1:], axis=1)
+        else:
+            graph, graph_init = value[:, 0], value_init[:, 0]
         hidden = nn.relu(self.type_hidden(jnp.concatenate([graph, z], axis=-1)))
         logits = self.type_out(hidden)
         new = jnp.concatenate([self.embed(logits), graph_init, z], axis=-1)
         new = self.init_out(nn.relu(self.init_hidden(new)))  # [B, H]
         context = self.context(jnp.concatenate([new, graph, z], axis=-1))
-        edges = self.edge_out(nn.relu(edge_part + context[:, None]))[..., 0]  # [B, n]
-        edges = jnp.where(size > 1, edges, FIXED_LOGIT)
-        is_new = jnp.arange(slots) == size
-        h = jnp.where(is_new[None, :, None], new[:, None], h)
-        column = jax.lax.stop_gradient(edges > EDGE_THRESHOLD) & exists[..., 0]
-        adjacency = jnp.where(is_new[None, None, :], column[..., None], adjacency)
-        edges = jnp.pad(edges, ((0, 0), (0, self.num_nodes - slots)))
-        return (h, adjacency, z), (logits, edges)
+        edges = self.edge_out(nn.relu(edge_part + context[:, None]))[..., 0]
+        if size == 1:
+            edges = jnp.full_like(edges, FIXED_LOGIT)
+        column = jax.lax.stop_gradient(edges > EDGE_THRESHOLD).astype(h.dtype)
+        h = jnp.concatenate([h, new[:, None]], axis=1)
+        adjacency = jnp.pad(
+            jnp.concatenate([adjacency, column[..., None]], -1),
+            ((0, 0), (0, 1), (0, 0)),
+        )
+        return h, adjacency, logits, edges
 
     def __call__(
         self, z: Float[Array, "B D"]
@@ -170,29 +160,15 @@ class SequentialDecoder(nn.Module):
         batch = z.shape[0]
         input_logits = _input_logits(batch, self.num_types)
         start = jnp.concatenate([self.embed(input_logits), z], axis=-1)
-        start = self.start_out(nn.relu(self.start_hidden(start)))  # [B, H]
-        h = start[:, None]
+        h = self.start_out(nn.relu(self.start_hidden(start)))[:, None]  # [B, 1, H]
         adjacency = jnp.zeros((batch, 1, 1))
-        scan = nn.scan(
-            lambda module, carry, size: module.step(carry, size),
-            variable_broadcast="params",
-            split_rngs={"params": False},
-        )
-        logits, edges = [input_logits[None]], []
-        for first, last, slots in _phases(self.num_nodes):
-            grow = slots - h.shape[1]
-            h = jnp.pad(h, ((0, 0), (0, grow), (0, 0)))
-            adjacency = jnp.pad(adjacency, ((0, 0), (0, grow), (0, grow)))
-            (h, adjacency, _), (new_logits, new_edges) = scan(
-                self, (h, adjacency, z), jnp.arange(first, last + 1)
-            )
+        logits, edges = [input_logits], []
+        for _ in range(1, self.num_nodes):
+            h, adjacency, new_logits, new_edges = self.step(h, adjacency, z)
             logits.append(new_logits)
             edges.append(new_edges)
-        # logits [N, B, T]; edges [N-1, B, N]: step ``size`` scored nodes < size.
-        edges = jnp.concatenate(edges, axis=0)
-        src, dst = edge_pairs(self.num_nodes)
-        node_logits = jnp.swapaxes(jnp.concatenate(logits, axis=0), 0, 1)
-        return node_logits, jnp.moveaxis(edges[dst - 1, :, src], 0, -1)
+        # Target-major edges: node ``dst`` scored its sources ``0 .. dst - 1``.
+        return jnp.stack(logits, axis=1), jnp.concatenate(edges, axis=-1)
 
 
 class OneShotDecoder(nn.Module):

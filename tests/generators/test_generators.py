@@ -155,6 +155,27 @@ def test_decoders_give_fixed_shapes_and_an_input_node(decoder, nb201_format, key
         np.testing.assert_allclose(edge_logits[:, 0], 20.0)
 
 
+def test_sequential_decoder_is_causal_and_per_graph(key):
+    """Node ``k``'s logits depend only on ``z`` and the nodes before it: a decoder of
+    5 nodes with the same weights gives the first 5 nodes (and the 10 edges into
+    them) of an 8-node one; and a graph's logits do not depend on its batch."""
+    from nasjax.generators._decoders import SequentialDecoder
+
+    z = jax.random.normal(key, (6, 8))
+    long, short = (
+        SequentialDecoder(8, 5, node_dim=8),
+        SequentialDecoder(5, 5, node_dim=8),
+    )
+    params = long.init(jax.random.key(1), z)
+    long_nodes, long_edges = long.apply(params, z)
+    short_nodes, short_edges = short.apply(params, z)
+    np.testing.assert_allclose(long_nodes[:, :5], short_nodes, atol=1e-5)
+    np.testing.assert_allclose(long_edges[:, :10], short_edges, atol=1e-5)
+    one_nodes, one_edges = long.apply(params, z[2:3])
+    np.testing.assert_allclose(one_nodes[0], long_nodes[2], atol=1e-5)
+    np.testing.assert_allclose(one_edges[0], long_edges[2], atol=1e-5)
+
+
 def test_vae_encoder_ignores_padding(nb101_format, key):
     config = GeneratorConfig(nb101_format, decoder="oneshot", mode="vae", **TINY)
     params = generators.init_params(key, config)
